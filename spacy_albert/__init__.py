@@ -1,0 +1,18 @@
+"""spacy-albert: ALBERT under spaCy's textcat and ner, one shared encoder run once per doc."""
+
+from .architectures import albert_tok2vec_transformer_v1, albert_transformer_v1
+from .pipeline import AlbertTransformer, make_albert_transformer
+from .tokenizer import create_language_default_tokenizer
+from .textcat import AlbertTextCategorizer, make_albert_textcat
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlbertTextCategorizer",
+    "AlbertTransformer",
+    "albert_tok2vec_transformer_v1",
+    "albert_transformer_v1",
+    "create_language_default_tokenizer",
+    "make_albert_textcat",
+    "make_albert_transformer",
+]

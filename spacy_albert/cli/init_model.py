@@ -1,0 +1,35 @@
+"""`python -m spacy_albert init-model`: build an ALBERT checkpoint offline."""
+
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from ..builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, init_model
+from ._app import app
+
+
+@app.command("init-model")
+def init_model_cli(
+    output_dir: Path = typer.Argument(..., help="Directory to write the checkpoint to."),
+    corpus: Path = typer.Option(..., "--corpus", exists=True, dir_okay=False,
+                                help="UTF-8 text, one sentence per line, to learn the vocabulary."),
+    lang: str = typer.Option("en", "--lang", help=f"Language: {', '.join(LANGS)}."),
+    size: str = typer.Option("tiny", "--size", help=f"Model size: {', '.join(SIZES)}."),
+    vocab_size: int = typer.Option(0, "--vocab-size",
+                                   help=f"Target vocabulary size (0: {DEFAULT_VOCAB_SIZE})."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the vocabulary and the weights."),
+) -> None:
+    """Build a randomly initialised ALBERT whose vocabulary is learned from CORPUS.
+
+    English gets a SentencePiece model (albert-base-v2's layout, AlbertTokenizerFast);
+    Chinese a character WordPiece vocab (BertTokenizerFast, like albert_chinese_*).
+    The directory loads with AutoTokenizer/AutoModel.from_pretrained(dir) offline and
+    can be named as the transformer in any spacy-albert config.
+    """
+    try:
+        path = init_model(output_dir, corpus, lang=lang, size=size,
+                          vocab_size=vocab_size or None, seed=seed)
+    except ValueError as err:
+        msg.fail(str(err), exits=1)
+    msg.good(f"Wrote a {size} {lang} ALBERT to {path}")

@@ -1,0 +1,54 @@
+"""Reduced-precision inference: bf16 autocast where the hardware runs it natively."""
+
+import contextlib
+import warnings
+from functools import lru_cache
+from typing import Iterator
+
+import torch
+from thinc.api import get_torch_default_device
+from transformers.utils import ModelOutput
+
+INFERENCE_DTYPES = ("float32", "bfloat16")
+
+
+@lru_cache(maxsize=None)
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bf16 matmul (AVX-512 BF16 or AMX) for oneDNN."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@contextlib.contextmanager
+def inference_autocast(dtype: str, *, enabled: bool = True) -> Iterator[None]:
+    """Run the enclosed forward pass under bf16 autocast when asked and supported.
+
+    dtype (str): 'float32' (no-op) or 'bfloat16'.
+    enabled (bool): False during training, whose precision `mixed_precision` governs.
+    """
+    if dtype not in INFERENCE_DTYPES:
+        raise ValueError(f"inference_dtype must be one of {INFERENCE_DTYPES}, got {dtype!r}")
+    if not enabled or dtype == "float32":
+        yield
+        return
+    device_type = get_torch_default_device().type
+    if device_type == "cpu" and not cpu_supports_bf16():
+        warnings.warn(
+            "inference_dtype='bfloat16' asked for, but this CPU has no native bf16 support: "
+            "running in float32.",
+            stacklevel=2,
+        )
+        yield
+        return
+    with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+        yield
+
+
+def outputs_as_float32(model_output: ModelOutput) -> ModelOutput:
+    """Cast reduced-precision output tensors back to float32 (NumPy has no bf16)."""
+    for key, value in model_output.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != torch.float32:
+            model_output[key] = value.float()
+    return model_output

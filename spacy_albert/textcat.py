@@ -1,0 +1,102 @@
+"""`albert_textcat`: spaCy's exclusive textcat that learns only from docs with gold cats.
+
+spaCy's exclusive `textcat` treats a doc without cats as "all labels 0" and trains
+toward that (its `support_missing_values` is False). A joint corpus of CoNLL (NER only)
+plus SST-2 (cats only) would then teach it to predict nothing on news text. This
+component masks such docs out of the loss and out of the scores; everything else —
+model, softmax output, `doc.cats` — is spaCy's `textcat`.
+"""
+
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from spacy.language import Language
+from spacy.pipeline.textcat import DEFAULT_SINGLE_TEXTCAT_MODEL, TextCategorizer
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import registry
+from thinc.api import Model
+from thinc.types import Floats2d
+
+SCORER_NAME = "spacy-albert.textcat_scorer.v1"
+
+
+def has_gold_cats(example: Example, labels: Iterable[str]) -> bool:
+    """Whether the reference doc carries a category for any of the labels."""
+    return any(label in example.reference.cats for label in labels)
+
+
+def score_exclusive_cats(examples: Iterable[Example], labels: List[str], **kwargs: Any) -> Dict:
+    """spaCy's exclusive cats scores over the examples that have gold cats."""
+    annotated = [eg for eg in examples if has_gold_cats(eg, labels)]
+    return Scorer.score_cats(
+        annotated,
+        "cats",
+        labels=labels,
+        multi_label=False,
+        **{k: v for k, v in kwargs.items() if k not in ("multi_label", "threshold")},
+    )
+
+
+@registry.scorers(SCORER_NAME)
+def make_albert_textcat_scorer() -> Callable:
+    """Scorer for `albert_textcat`: exclusive cats, docs without gold cats skipped."""
+    return score_exclusive_cats
+
+
+class AlbertTextCategorizer(TextCategorizer):
+    """Exclusive text classifier whose loss ignores docs (and labels) without gold."""
+
+    @property
+    def support_missing_values(self) -> bool:
+        # A label absent from a doc's gold cats is unknown, not 0.0.
+        return True
+
+    def _validate_categories(self, examples: Iterable[Example]) -> None:
+        for example in examples:
+            own = {k: v for k, v in example.reference.cats.items() if k in self.labels}
+            if own and list(own.values()).count(1.0) != 1:
+                raise ValueError(
+                    f"[{self.name}] exclusive categories need exactly one label at 1.0 "
+                    f"among {sorted(self.labels)}; got {own} for text "
+                    f"{example.reference.text[:60]!r}. Use textcat_multilabel for "
+                    "multi-label data."
+                )
+
+
+@Language.factory(
+    "albert_textcat",
+    assigns=["doc.cats"],
+    default_config={
+        "threshold": 0.0,
+        "model": DEFAULT_SINGLE_TEXTCAT_MODEL,
+        "scorer": {"@scorers": SCORER_NAME},
+    },
+    default_score_weights={
+        "cats_score": 1.0,
+        "cats_score_desc": None,
+        "cats_micro_p": None,
+        "cats_micro_r": None,
+        "cats_micro_f": None,
+        "cats_macro_p": None,
+        "cats_macro_r": None,
+        "cats_macro_f": None,
+        "cats_macro_auc": None,
+        "cats_f_per_type": None,
+    },
+)
+def make_albert_textcat(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    threshold: float,
+    scorer: Optional[Callable],
+) -> AlbertTextCategorizer:
+    """Create an exclusive text classifier that tolerates docs without gold cats.
+
+    model (Model[List[Doc], List[Floats2d]]): The text classification model, e.g.
+        `spacy.TextCatReduce.v1` over a transformer listener.
+    threshold (float): Unused for exclusive classes (kept for config compatibility).
+    scorer (Optional[Callable]): Defaults to `spacy-albert.textcat_scorer.v1`.
+    """
+    return AlbertTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
