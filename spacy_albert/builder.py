@@ -8,15 +8,17 @@ directory loads with `AutoTokenizer` / `AutoModel.from_pretrained(dir)` offline.
 """
 
 import collections
+import io
 import random
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy
 import torch
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 from transformers import AlbertConfig, AlbertModel, AlbertTokenizerFast, BertTokenizerFast
 
 MODEL_MAX_LENGTH = 512
@@ -45,42 +47,55 @@ SIZES: Dict[str, AlbertSize] = {
 DEFAULT_VOCAB_SIZE = {"en": 8000, "zh": 6000}
 
 
-def read_corpus_lines(path: Path) -> List[str]:
-    """Non-empty lines of a UTF-8 text file; raises a clear error when there are none."""
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    lines = [line for line in lines if line]
+def read_corpus_lines(paths: Sequence[Path]) -> List[str]:
+    """Non-empty lines of UTF-8 text files, or doc texts of `.spacy` DocBins.
+
+    paths (Sequence[Path]): Text files (one sentence per line) or `.spacy` files.
+    RETURNS (List[str]): The lines; a clear error is raised when there are none.
+    """
+    lines: List[str] = []
+    for path in paths:
+        if path.suffix == ".spacy":
+            vocab = Vocab()
+            texts = [doc.text for doc in DocBin().from_disk(path).get_docs(vocab)]
+        else:
+            texts = path.read_text(encoding="utf-8").splitlines()
+        lines.extend(line.strip() for line in texts if line.strip())
     if not lines:
-        raise ValueError(f"The corpus '{path}' has no non-empty lines to build a vocabulary from.")
+        names = ", ".join(str(path) for path in paths)
+        raise ValueError(f"The corpus ({names}) has no non-empty lines to build a vocabulary from.")
     return lines
 
 
 def train_sentencepiece(lines: Iterable[str], output_dir: Path, vocab_size: int) -> Path:
-    """Train a lowercasing unigram SentencePiece model with ALBERT's special-token ids."""
+    """Train a lowercasing unigram SentencePiece model with ALBERT's special-token ids.
+
+    Trained from an in-memory iterator into memory, so no temp path ends up in the
+    model's trainer spec and the same corpus always gives the same bytes.
+    """
     import sentencepiece
 
-    model_prefix = output_dir / "spiece"
-    with tempfile.TemporaryDirectory() as tmp:
-        text_file = Path(tmp) / "corpus.txt"
-        text_file.write_text("\n".join(line.lower() for line in lines) + "\n", encoding="utf-8")
-        sentencepiece.SentencePieceTrainer.train(
-            input=str(text_file),
-            model_prefix=str(model_prefix),
-            vocab_size=vocab_size,
-            hard_vocab_limit=False,
-            model_type="unigram",
-            character_coverage=1.0,
-            pad_id=0,
-            unk_id=1,
-            bos_id=-1,
-            eos_id=-1,
-            control_symbols=["[CLS]", "[SEP]", "[MASK]"],
-            normalization_rule_name="nmt_nfkc",
-            shuffle_input_sentence=False,
-            num_threads=1,
-            minloglevel=2,
-        )
-    (output_dir / "spiece.vocab").unlink(missing_ok=True)
-    return model_prefix.with_suffix(".model")
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter([line.lower() for line in lines]),
+        model_writer=model,
+        vocab_size=vocab_size,
+        hard_vocab_limit=False,
+        model_type="unigram",
+        character_coverage=1.0,
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        normalization_rule_name="nmt_nfkc",
+        shuffle_input_sentence=False,
+        num_threads=1,
+        minloglevel=2,
+    )
+    path = output_dir / "spiece.model"
+    path.write_bytes(model.getvalue())
+    return path
 
 
 def char_vocab(lines: Iterable[str], vocab_size: int) -> List[str]:
@@ -154,7 +169,7 @@ def seed_everything(seed: int) -> None:
 
 def init_model(
     output_dir: Union[str, Path],
-    corpus: Union[str, Path],
+    corpus: Union[str, Path, Sequence[Union[str, Path]]],
     lang: str = "en",
     size: str = "tiny",
     vocab_size: Optional[int] = None,
@@ -163,7 +178,8 @@ def init_model(
     """Build a randomly initialised ALBERT with a vocabulary learned from a corpus.
 
     output_dir (Union[str, Path]): Directory to write (created if needed).
-    corpus (Union[str, Path]): UTF-8 text file, one sentence or paragraph per line.
+    corpus (Union[str, Path, Sequence]): UTF-8 text file(s), one sentence per line,
+        or `.spacy` DocBins whose doc texts are used.
     lang (str): 'en' (SentencePiece, AlbertTokenizerFast) or 'zh' (char WordPiece,
         BertTokenizerFast).
     size (str): 'tiny', 'small' or 'base' (albert-base-v2's shape).
@@ -177,7 +193,8 @@ def init_model(
         raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    lines = read_corpus_lines(Path(corpus))
+    corpus_paths = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    lines = read_corpus_lines([Path(path) for path in corpus_paths])
     tokenizer = build_tokenizer(
         lang, lines, output_dir, vocab_size or DEFAULT_VOCAB_SIZE[lang]
     )

@@ -1,6 +1,7 @@
 """`python -m spacy_albert init-model`: build an ALBERT checkpoint offline."""
 
 from pathlib import Path
+from typing import List
 
 import typer
 from wasabi import msg
@@ -12,8 +13,9 @@ from ._app import app
 @app.command("init-model")
 def init_model_cli(
     output_dir: Path = typer.Argument(..., help="Directory to write the checkpoint to."),
-    corpus: Path = typer.Option(..., "--corpus", exists=True, dir_okay=False,
-                                help="UTF-8 text, one sentence per line, to learn the vocabulary."),
+    corpus: List[Path] = typer.Option(..., "--corpus", exists=True, dir_okay=False,
+                                      help="Text file (one sentence per line) or .spacy file "
+                                      "to learn the vocabulary from; repeat for several."),
     lang: str = typer.Option("en", "--lang", help=f"Language: {', '.join(LANGS)}."),
     size: str = typer.Option("tiny", "--size", help=f"Model size: {', '.join(SIZES)}."),
     vocab_size: int = typer.Option(0, "--vocab-size",
