@@ -22,10 +22,10 @@ CONFIGS = ROOT / "configs"
 # Hyper-parameters that let a randomly initialised tiny ALBERT learn the small corpus in
 # a minute or two on 2 CPU cores (the shipped configs keep fine-tuning defaults).
 TINY_TRAINING = {
-    "training.max_steps": 360,
-    "training.eval_frequency": 120,
+    "training.max_steps": 600,
+    "training.eval_frequency": 150,
     "training.patience": 0,
-    "training.optimizer.learn_rate.initial_rate": 0.002,
+    "training.optimizer.learn_rate.initial_rate": 0.001,
     "training.optimizer.learn_rate.warmup_steps": 30,
     "training.batcher.size": 1000,
 }
