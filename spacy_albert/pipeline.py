@@ -5,10 +5,14 @@ length) with ALBERT defaults and the `spacy-albert.AlbertTransformer.v1` model, 
 clear error when a saved pipeline's weights are damaged.
 """
 
+import os
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import Callable, Iterable, List, Union
 
 import srsly
+import torch
+from safetensors import SafetensorError
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy_transformers.data_classes import FullTransformerBatch
@@ -40,6 +44,15 @@ stride = 96
 DEFAULT_CONFIG = Config().from_str(DEFAULT_CONFIG_STR)
 
 
+def _single_thread_torch_in_forked_child() -> None:
+    # `nlp.pipe(n_process=N)` forks workers; an OpenMP pool the parent already used
+    # deadlocks in a forked child (torch's DataLoader workers do the same for this).
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_single_thread_torch_in_forked_child)
+
+
 class CorruptModelError(ValueError):
     """A saved pipeline's transformer weights cannot be read."""
 
@@ -61,7 +74,15 @@ class AlbertTransformer(Transformer):
                 ) from err
         try:
             return super().from_disk(path, exclude=exclude)
-        except (KeyError, RuntimeError, ValueError) as err:
+        except (
+            KeyError,
+            RuntimeError,
+            ValueError,
+            TypeError,
+            EOFError,
+            SafetensorError,
+            UnpicklingError,
+        ) as err:
             if isinstance(err, CorruptModelError):
                 raise
             raise CorruptModelError(
