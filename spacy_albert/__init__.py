@@ -2,8 +2,8 @@
 
 from .architectures import albert_tok2vec_transformer_v1, albert_transformer_v1
 from .pipeline import AlbertTransformer, make_albert_transformer
-from .tokenizer import create_language_default_tokenizer
 from .textcat import AlbertTextCategorizer, make_albert_textcat
+from .tokenizer import create_language_default_tokenizer
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,7 @@ The computation is vectorised with NumPy (no Python loop per piece or per token)
 costs less than upstream's set-based loop on long documents.
 """
 
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import numpy
 from spacy.tokens import Doc, Span
@@ -85,8 +85,8 @@ def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d])
         raise ValueError(
             f"Cannot align {len(spans)} spans against {len(offset_mapping)} offset rows."
         )
-    doc_offsets: Dict[int, int] = {}
-    docs: List[Doc] = []
+    doc_offsets: dict[int, int] = {}
+    docs: list[Doc] = []
     for span in spans:
         if id(span.doc) not in doc_offsets:
             doc_offsets[id(span.doc)] = sum(len(d) for d in docs)

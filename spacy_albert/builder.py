@@ -11,9 +11,10 @@ import collections
 import io
 import random
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy
 import torch
@@ -38,7 +39,7 @@ class AlbertSize:
     intermediate_size: int
 
 
-SIZES: Dict[str, AlbertSize] = {
+SIZES: dict[str, AlbertSize] = {
     "tiny": AlbertSize(32, 64, 2, 2, 256),
     "small": AlbertSize(64, 256, 4, 4, 1024),
     # albert-base-v2's shape.
@@ -47,13 +48,13 @@ SIZES: Dict[str, AlbertSize] = {
 DEFAULT_VOCAB_SIZE = {"en": 8000, "zh": 6000}
 
 
-def read_corpus_lines(paths: Sequence[Path]) -> List[str]:
+def read_corpus_lines(paths: Sequence[Path]) -> list[str]:
     """Non-empty lines of UTF-8 text files, or doc texts of `.spacy` DocBins.
 
     paths (Sequence[Path]): Text files (one sentence per line) or `.spacy` files.
     RETURNS (List[str]): The lines; a clear error is raised when there are none.
     """
-    lines: List[str] = []
+    lines: list[str] = []
     for path in paths:
         if path.suffix == ".spacy":
             vocab = Vocab()
@@ -98,7 +99,7 @@ def train_sentencepiece(lines: Iterable[str], output_dir: Path, vocab_size: int)
     return path
 
 
-def char_vocab(lines: Iterable[str], vocab_size: int) -> List[str]:
+def char_vocab(lines: Iterable[str], vocab_size: int) -> list[str]:
     """A BERT-Chinese style vocabulary: specials, ASCII pieces, then chars by frequency."""
     counts: collections.Counter = collections.Counter()
     for line in lines:
@@ -117,7 +118,7 @@ def char_vocab(lines: Iterable[str], vocab_size: int) -> List[str]:
 
 
 def build_tokenizer(
-    lang: str, lines: List[str], output_dir: Path, vocab_size: int
+    lang: str, lines: list[str], output_dir: Path, vocab_size: int
 ) -> Union[AlbertTokenizerFast, BertTokenizerFast]:
     """Write the vocabulary files for `lang` into output_dir and return the fast tokenizer."""
     if lang == "en":

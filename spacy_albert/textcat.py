@@ -7,7 +7,8 @@ component masks such docs out of the loss and out of the scores; everything else
 model, softmax output, `doc.cats` — is spaCy's `textcat`.
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any, Callable, Optional
 
 from spacy.language import Language
 from spacy.pipeline.textcat import DEFAULT_SINGLE_TEXTCAT_MODEL, TextCategorizer
@@ -26,7 +27,7 @@ def has_gold_cats(example: Example, labels: Iterable[str]) -> bool:
     return any(label in example.reference.cats for label in labels)
 
 
-def score_exclusive_cats(examples: Iterable[Example], labels: List[str], **kwargs: Any) -> Dict:
+def score_exclusive_cats(examples: Iterable[Example], labels: list[str], **kwargs: Any) -> dict:
     """spaCy's exclusive cats scores over the examples that have gold cats."""
     annotated = [eg for eg in examples if has_gold_cats(eg, labels)]
     return Scorer.score_cats(
@@ -51,6 +52,26 @@ class AlbertTextCategorizer(TextCategorizer):
     def support_missing_values(self) -> bool:
         # A label absent from a doc's gold cats is unknown, not 0.0.
         return True
+
+    def predict(self, docs: Iterable[Doc]) -> Floats2d:
+        """Score the docs; a batch without any tokens gets real scores, not zeros.
+
+        spaCy's textcat returns all-zero scores when no doc in the batch has a token,
+        so `nlp("")` had cats summing to 0 while the same doc in a batch with others
+        got the model's no-token distribution. Here such a batch goes through the
+        output layer on zero vectors (what pooling gives a doc without tokens), so
+        exclusive cats always sum to 1, whatever the doc's batch.
+        """
+        docs = list(docs)
+        if not docs or any(len(doc) for doc in docs):
+            return super().predict(docs)
+        ops = self.model.ops
+        if self.model.has_ref("output_layer"):
+            output_layer = self.model.get_ref("output_layer")
+            n_in = output_layer.maybe_get_dim("nI")
+            if n_in:
+                return ops.asarray(output_layer.predict(ops.alloc2f(len(docs), n_in)))
+        return ops.alloc2f(len(docs), len(self.labels)) + 1.0 / max(len(self.labels), 1)
 
     def _validate_categories(self, examples: Iterable[Example]) -> None:
         for example in examples:
@@ -88,7 +109,7 @@ class AlbertTextCategorizer(TextCategorizer):
 def make_albert_textcat(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[list[Doc], list[Floats2d]],
     threshold: float,
     scorer: Optional[Callable],
 ) -> AlbertTextCategorizer:

@@ -5,15 +5,19 @@ fresh machine with no hub access and no `../shared`.
 """
 
 import os
-from pathlib import Path
-from typing import Dict
 
-import pytest
-import spacy
-from spacy.cli.train import train as spacy_train
+# Before transformers/huggingface_hub are imported: they read these once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from spacy_albert.builder import init_model
-from spacy_albert.convert import read_textcat, write_docbin
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import spacy  # noqa: E402
+from spacy.cli.train import train as spacy_train  # noqa: E402
+
+from spacy_albert.builder import init_model  # noqa: E402
+from spacy_albert.convert import read_textcat, write_docbin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -30,12 +34,10 @@ TINY_TRAINING = {
     "training.batcher.size": 1000,
 }
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def build_docbins(lang: str, out_dir: Path, label_field: str = "cats",
-                  exclusive: bool = True) -> Dict[str, Path]:
+                  exclusive: bool = True) -> dict[str, Path]:
     """Convert corpus/<lang>/{train,dev}.jsonl to .spacy files."""
     paths = {}
     for split in ("train", "dev"):
@@ -47,7 +49,7 @@ def build_docbins(lang: str, out_dir: Path, label_field: str = "cats",
     return paths
 
 
-def train_pipeline(config: str, lang: str, model_dir: Path, data: Dict[str, Path],
+def train_pipeline(config: str, lang: str, model_dir: Path, data: dict[str, Path],
                    output: Path, **overrides) -> Path:
     """Train a pipeline with spaCy's own `train` and return model-best."""
     settings = {
@@ -77,12 +79,12 @@ def zh_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def en_docbins(tmp_path_factory) -> Dict[str, Path]:
+def en_docbins(tmp_path_factory) -> dict[str, Path]:
     return build_docbins("en", tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
-def zh_docbins(tmp_path_factory) -> Dict[str, Path]:
+def zh_docbins(tmp_path_factory) -> dict[str, Path]:
     return build_docbins("zh", tmp_path_factory.mktemp("data"))
 
 

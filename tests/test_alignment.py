@@ -1,6 +1,5 @@
 """Exact piece↔token alignment (spaCy#13730, spacy-transformers PR#425)."""
 
-from typing import List, Set
 
 import numpy
 import pytest
@@ -22,13 +21,13 @@ TEXTS_EN = [
 TEXTS_ZH = ["华星科技在杭州发布了iPhone 15的竞品，用户非常满意😀。", "东海银行 的服务太差了！！"]
 
 
-def covered_tokens(doc: Doc, start: int, end: int) -> Set[int]:
+def covered_tokens(doc: Doc, start: int, end: int) -> set[int]:
     """Reference: tokens sharing a non-whitespace character with [start, end)."""
     chars = {i for i in range(start, end) if not doc.text[i].isspace()}
     return {t.i for t in doc if chars & set(range(t.idx, t.idx + len(t)))}
 
 
-def alignment_lists(align, n_tokens: int) -> List[List[int]]:
+def alignment_lists(align, n_tokens: int) -> list[list[int]]:
     out, pos = [], 0
     for length in align.lengths.tolist():
         out.append(align.dataXd[pos : pos + length].tolist())
@@ -37,7 +36,7 @@ def alignment_lists(align, n_tokens: int) -> List[List[int]]:
     return out
 
 
-def check_exact(tokenizer, docs: List[Doc], windows=None) -> None:
+def check_exact(tokenizer, docs: list[Doc], windows=None) -> None:
     spans = [doc[:] for doc in docs] if windows is None else windows
     encoding = huggingface_tokenize(tokenizer, [span.text for span in spans])
     align = get_exact_alignment(spans, encoding["offset_mapping"])

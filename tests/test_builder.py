@@ -1,14 +1,14 @@
-"""init-model: offline ALBERT checkpoints for English (SentencePiece) and Chinese (char WordPiece)."""
+"""init-model: offline ALBERT checkpoints, English (SentencePiece) and Chinese (char WordPiece)."""
 
 import json
 
 import pytest
 import torch
 from transformers import AlbertModel, AutoModel, AutoTokenizer
+from typer.testing import CliRunner
 
 from spacy_albert.builder import SIZES, albert_config, init_model
 from spacy_albert.cli import app
-from typer.testing import CliRunner
 
 from .conftest import CORPUS
 

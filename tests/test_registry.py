@@ -21,10 +21,9 @@ def ours(group: str):
 def test_entry_points_resolve_in_spacy_registry(group):
     eps = ours(group)
     assert eps, f"no spacy_albert entry points in {group}"
-    table = getattr(registry, GROUPS[group])
     for ep in eps:
-        assert table.has(ep.name), ep.name
-        assert table.get(ep.name) is ep.load(), ep.name
+        assert registry.has(GROUPS[group], ep.name), ep.name
+        assert registry.get(GROUPS[group], ep.name) is ep.load(), ep.name
 
 
 def test_expected_names_are_registered():

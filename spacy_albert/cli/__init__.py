@@ -1,6 +1,15 @@
 """`python -m spacy_albert COMMAND`: each module below registers its command on `app`."""
 
-from . import init_model  # noqa: F401
+from . import (
+    annotate,  # noqa: F401
+    convert,  # noqa: F401
+    evaluate,  # noqa: F401
+    explain,  # noqa: F401
+    init_model,  # noqa: F401
+    predict,  # noqa: F401
+    pretrain,  # noqa: F401
+    quantize,  # noqa: F401
+)
 from ._app import app
 
 __all__ = ["app"]

@@ -1,7 +1,6 @@
 """`python -m spacy_albert init-model`: build an ALBERT checkpoint offline."""
 
 from pathlib import Path
-from typing import List
 
 import typer
 from wasabi import msg
@@ -13,7 +12,7 @@ from ._app import app
 @app.command("init-model")
 def init_model_cli(
     output_dir: Path = typer.Argument(..., help="Directory to write the checkpoint to."),
-    corpus: List[Path] = typer.Option(..., "--corpus", exists=True, dir_okay=False,
+    corpus: list[Path] = typer.Option(..., "--corpus", exists=True, dir_okay=False,
                                       help="Text file (one sentence per line) or .spacy file "
                                       "to learn the vocabulary from; repeat for several."),
     lang: str = typer.Option("en", "--lang", help=f"Language: {', '.join(LANGS)}."),

@@ -1,7 +1,6 @@
 """`python -m spacy_albert predict`: show what a pipeline makes of a few texts."""
 
 from pathlib import Path
-from typing import List
 
 import spacy
 import typer
@@ -14,7 +13,7 @@ from ._app import app
 def predict_cli(
     pipeline: Path = typer.Argument(..., exists=True, file_okay=False,
                                     help="A trained pipeline directory."),
-    texts: List[str] = typer.Argument(..., help="One or more texts to annotate."),
+    texts: list[str] = typer.Argument(..., help="One or more texts to annotate."),
 ) -> None:
     """Run the pipeline on TEXTS and print each doc's categories and entities."""
     nlp = spacy.load(pipeline)

@@ -1,0 +1,299 @@
+"""Bad input never crashes the joint pipeline, and every doc keeps its invariants.
+
+Each case checks: a Doc comes back with the input text, entities lie on token
+boundaries, exclusive cats sum to 1, the transformer's wordpiece rows fit the 512
+position table, and the alignment covers every token.
+"""
+
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy
+import pytest
+import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import get_words_and_spaces
+from spacy_transformers.layers.transformer_model import huggingface_tokenize
+
+from spacy_albert import architectures
+from spacy_albert.annotate import annotate_text, validate_text
+from spacy_albert.architectures import tokenize_in_chunks
+from spacy_albert.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_PIECES = 512
+GIB = 1 << 30
+
+BAD_TEXTS: dict[str, str] = {
+    "empty": "",
+    "space": " ",
+    "whitespace": "   \u00a0\u2003\u3000  ",
+    "newlines_tabs": "\n\t\r\n\t\t\n\x0b\x0c",
+    "control_chars": "".join(chr(c) for c in range(0x20)) + "\x7f",
+    "control_in_text": "Alice\x00 met\x07 Bob\x1b[31m in\x7f Paris.\x1f",
+    "zero_width": "Zero\u200bwidth\u200c non\u200djoiners \ufeffBOM \u2060joiner \u200e\u200f",
+    "zero_width_only": "\u200b\u200c\u200d\ufeff\u2060",
+    "emoji": "👨‍👩‍👧‍👦 families, 🇫🇷🇯🇵🏴󠁧󠁢󠁳󠁣󠁴󠁿 flags, 👍🏽👋🏿 tones, 🏳️‍🌈 and 👩🏾‍💻!",
+    "emoji_only": "👨‍👩‍👧‍👦🇫🇷👍🏽🏳️‍🌈",
+    "combining": "Cafe\u0301 nai\u0308ve Z\u0336\u0321a\u0337\u0322l\u0338g\u0335o\u0334 text",
+    "combining_only": "\u0301\u0302\u0303\u0308",
+    "rtl": "مرحبا بالعالم! שלום עולם. Mixed العربية with English and עברית 123.",
+    "bidi_controls": "\u202eabc\u202c \u2067שלום\u2069 \u061c",
+    "mixed_cjk_latin_digits": "华星科技2024年在杭州发布iPhone15，售价5999元 and Apple rose 3.5%.",
+    "fullwidth": "ＡＢＣ　ｄｅｆ　１２３！？　（テスト）ｈｔｔｐ：／／ｘ．ｙ",
+    "long_word": "a" * 10_000,
+    "long_word_mixed": ("x7中😀" * 2_500),
+    "urls": (
+        "See https://example.com/a/b?c=d&e=f#g, http://xn--n3h.com/☃, ftp://x.y/z.tar.gz, "
+        "www.spacy.io and mailto:user@example.org or "
+        "https://very.long.example.org/" + "path/" * 200
+    ),
+    "punctuation_run": "!?" * 3_000,
+    "numbers": "3.14159 -42 1e10 0x1F 1,000,000 ½ ⅔ ² ٣ ৩",
+}
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def nlp(request: pytest.FixtureRequest) -> Language:
+    """The trained joint pipeline for each language."""
+    return request.getfixturevalue(f"{request.param}_nlp")
+
+
+def check_doc(nlp: Language, doc: Doc, text: str) -> None:
+    """Assert the invariants every prediction must keep."""
+    assert isinstance(doc, Doc)
+    assert doc.text == text
+    for ent in doc.ents:
+        assert 0 <= ent.start < ent.end <= len(doc)
+        assert ent.start_char == doc[ent.start].idx
+        last = doc[ent.end - 1]
+        assert ent.end_char == last.idx + len(last.text)
+        span = doc.char_span(ent.start_char, ent.end_char)
+        assert span is not None and (span.start, span.end) == (ent.start, ent.end)
+        assert ent.label_
+    labels = nlp.get_pipe("textcat").labels
+    assert set(doc.cats) == set(labels)
+    assert all(0.0 <= score <= 1.0 for score in doc.cats.values()), doc.cats
+    assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-4), doc.cats
+    trf_data = doc._.trf_data
+    input_ids = trf_data.wordpieces.input_ids
+    if input_ids is not None and input_ids.size:
+        assert input_ids.shape[1] <= MAX_PIECES
+        assert trf_data.align.lengths.shape[0] == len(doc)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TEXTS))
+def test_bad_text_one_doc(nlp: Language, case: str) -> None:
+    text = BAD_TEXTS[case]
+    check_doc(nlp, nlp(text), text)
+
+
+def test_bad_texts_in_one_batch(nlp: Language) -> None:
+    """The same texts batched together (empty docs next to long ones)."""
+    texts = list(BAD_TEXTS.values())
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=8)):
+        check_doc(nlp, doc, text)
+
+
+def test_cats_do_not_depend_on_the_batch(nlp: Language) -> None:
+    """A doc without tokens gets the same cats alone as in a batch with others."""
+    alone = nlp("").cats
+    in_batch = next(iter(nlp.pipe(["", "Alice works for Nordvale Energy."]))).cats
+    assert alone == pytest.approx(in_batch, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [[" "], ["  ", "\n\n"], ["\t", "Alice met Bob in Paris.", "   "], ["\u200b", "x"]],
+    ids=["space", "whitespace_batch", "mixed", "zero_width"],
+)
+def test_pooling_tokens_without_pieces(nlp: Language, texts: list[str]) -> None:
+    """Tokens that get no wordpiece (whitespace, zero-width) pool without crashing
+    (spaCy#11905) and the heads still see a finite vector."""
+    for text, doc in zip(texts, nlp.pipe(texts)):
+        check_doc(nlp, doc, text)
+        if text.isspace():
+            # The case of spaCy#11905: tokens aligned to no piece at all.
+            assert int(doc._.trf_data.align.lengths.sum()) == 0
+
+
+@pytest.mark.parametrize("value", [None, 42, 3.5, ["text"], {"text": "x"}])
+def test_non_str_input_spacy_error(nlp: Language, value: Any) -> None:
+    """spaCy's own error for non-text input is clear (E1041 names the type)."""
+    with pytest.raises(ValueError, match="E1041"):
+        nlp(value)
+
+
+def test_bytes_input(nlp: Language) -> None:
+    """spaCy reads bytes as a serialized Doc and fails with a msgpack error, which does
+    not say what is wrong; the annotate API raises a TypeError that does."""
+    with pytest.raises(ValueError):
+        nlp(b"Alice met Bob.")
+    with pytest.raises(TypeError, match="decode"):
+        annotate_text(nlp, b"Alice met Bob.")
+    for value in (None, 42, ["x"]):
+        with pytest.raises(TypeError, match=type(value).__name__):
+            validate_text(value)
+
+
+def test_annotate_text_record(nlp: Language) -> None:
+    record = annotate_text(nlp, "Alice met Bob in Paris.", id="a")
+    assert record["id"] == "a"
+    assert sum(record["cats"].values()) == pytest.approx(1.0, abs=1e-4)
+    for ent in record["ents"]:
+        assert record["text"][ent["start"] : ent["end"]] == ent["text"]
+    json.dumps(record)
+
+
+@given(text=st.text(max_size=300))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_random_unicode(nlp: Language, text: str) -> None:
+    check_doc(nlp, nlp(text), text)
+
+
+@given(
+    texts=st.lists(
+        st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Z", "P", "S", "M"]),
+                max_size=120),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_random_unicode_batches(nlp: Language, texts: list[str]) -> None:
+    for text, doc in zip(texts, nlp.pipe(texts)):
+        check_doc(nlp, doc, text)
+
+
+def million_char_text(lang: str) -> str:
+    """Exactly 1,000,000 characters of corpus text (spaCy's default nlp.max_length)."""
+    lines = (ROOT / "corpus" / lang / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    sep = " " if lang == "en" else ""
+    text = sep.join(json.loads(line)["text"] for line in lines) + sep
+    return (text * (1_000_000 // len(text) + 1))[:1_000_000]
+
+
+def current_rss() -> int:
+    """Resident set size of this process in bytes (Linux /proc; else the peak so far)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def measure_peak_rss(func: Callable[[], Any]) -> tuple:
+    """Run func, sampling RSS every 5 ms; return (result, seconds, peak growth in bytes)."""
+    baseline = current_rss()
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], current_rss())
+            done.wait(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    try:
+        result = func()
+    finally:
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    return result, seconds, max(peak[0], current_rss()) - baseline
+
+
+@pytest.mark.slow
+def test_million_character_doc(nlp: Language, record_property: Callable) -> None:
+    """A 1M-character doc: rows fit the position table, memory stays bounded."""
+    lang = nlp.lang
+    text = million_char_text(lang)
+    assert len(text) == 1_000_000 <= nlp.max_length
+    nlp("warm up")
+    doc, seconds, growth = measure_peak_rss(lambda: nlp(text))
+    record_property(f"{lang}_1m_seconds", round(seconds, 1))
+    record_property(f"{lang}_1m_peak_rss_growth_mib", growth >> 20)
+    print(f"\n{lang}: 1M chars, {len(doc)} tokens, {seconds:.1f} s, "
+          f"peak RSS growth {growth / (1 << 20):.0f} MiB")
+    check_doc(nlp, doc, text)
+    assert doc._.trf_data.wordpieces.input_ids.shape[1] <= MAX_PIECES
+    assert growth < 2 * GIB
+    # A hang guard, not a benchmark: the machine is shared.
+    assert seconds < 600
+    del doc
+
+
+# --- the pieces that keep long docs linear and bounded -----------------------------------
+
+
+@given(text=st.text(alphabet=st.sampled_from(list(" \t\n\u3000\u00a0\u200bab中文😀\u0301.")),
+                    max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_linear_char_segmenter_matches_spacy(text: str) -> None:
+    """The zh tokenizer's linear char segmentation gives spaCy's words and spaces."""
+    assert char_words_and_spaces(text) == get_words_and_spaces(list(text), text)
+
+
+def test_zh_tokenizer_is_linear(zh_nlp: Language) -> None:
+    assert isinstance(zh_nlp.tokenizer, LinearCharChineseTokenizer)
+    text = "中文 ab\u3000" * 100_000  # 600k characters; spaCy's own takes minutes
+    start = time.perf_counter()
+    doc = zh_nlp.make_doc(text)
+    assert time.perf_counter() - start < 30
+    assert doc.text == text
+
+
+def test_tokenize_in_chunks_equals_one_call(nlp: Language) -> None:
+    tokenizer = nlp.get_pipe("transformer").model.tokenizer
+    texts = [text[:200] for text in BAD_TEXTS.values()] * 3
+    whole = huggingface_tokenize(tokenizer, texts)
+    chunked = tokenize_in_chunks(tokenizer, texts, chunk_size=5)
+    assert set(chunked) == set(whole.keys())
+    for key in whole.keys():
+        if key in ("input_texts", "pad_token"):
+            assert chunked[key] == whole[key], key
+        else:
+            assert chunked[key].dtype == whole[key].dtype
+            numpy.testing.assert_array_equal(chunked[key], whole[key], err_msg=key)
+
+
+def test_predict_in_chunks_equals_one_call(
+    nlp: Language, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long doc predicted a few rows at a time gives what one call gives."""
+    doc = nlp.make_doc(million_char_text(nlp.lang)[:6_000])
+    transformer = nlp.get_pipe("transformer")
+    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 10**9)
+    whole = transformer.predict([doc])
+    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 1000)
+    chunked = transformer.predict([doc])
+    assert whole.wordpieces.input_ids.shape[0] > 2 * 1000 // whole.wordpieces.input_ids.shape[1]
+    for key, value in whole.model_output.items():
+        numpy.testing.assert_allclose(
+            chunked.model_output[key].numpy(), value.numpy(), atol=1e-5, err_msg=key
+        )
+
+
+def test_doc_cleaner_drops_trf_data(en_pipeline_dir: Path, en_nlp: Language) -> None:
+    """The documented long-run setting: drop `doc._.trf_data` once the heads ran."""
+    texts = ["Omar Saleh met Nordvale Energy in Kingsport.", "", BAD_TEXTS["emoji"]]
+    nlp = spacy.load(en_pipeline_dir)
+    nlp.add_pipe("doc_cleaner", config={"attrs": {"_.trf_data": None, "tensor": None}})
+    for doc, expected in zip(nlp.pipe(texts), en_nlp.pipe(texts)):
+        assert doc._.trf_data is None
+        assert doc.cats == pytest.approx(expected.cats, abs=1e-6)
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (e.start, e.end, e.label_) for e in expected.ents
+        ]
