@@ -19,7 +19,7 @@ HEADS = {
 
 def load(name: str, model_dir: Path, **overrides):
     settings = {"paths.transformer": str(model_dir), **overrides}
-    return load_config(CONFIGS / name, overrides=settings, interpolate=False)
+    return load_config(CONFIGS / name, overrides=settings, interpolate=True)
 
 
 def test_every_config_is_listed():
@@ -56,7 +56,7 @@ def test_gpu_switches_validate_on_cpu(name, en_model_dir):
     shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
     assert shim._mixed_precision is True
     assert nlp.get_pipe("transformer").model.attrs["inference_dtype"] == "bfloat16"
-    assert nlp.config["training"]["gpu_allocator"] == "pytorch"
+    assert nlp.config.interpolate()["training"]["gpu_allocator"] == "pytorch"
 
 
 def test_bad_inference_dtype_is_rejected(en_model_dir):

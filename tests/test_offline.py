@@ -101,6 +101,8 @@ def lang(request: pytest.FixtureRequest) -> str:
 def model_dir_moved_away(request: pytest.FixtureRequest, lang: str) -> Iterator[Path]:
     """Move the ALBERT directory the pipeline was trained from out of the way."""
     model_dir: Path = request.getfixturevalue(f"{lang}_model_dir")
+    # Train and load first: the session fixtures need the directory to build them.
+    request.getfixturevalue(f"{lang}_nlp")
     hidden = model_dir.with_name(model_dir.name + ".moved-away")
     shutil.move(str(model_dir), str(hidden))
     try:
