@@ -584,7 +584,7 @@ def evaluate_spacy(path: Path, conll_test: list, sst_test: list,
     docs = list(nlp.pipe([t for t, _ in sst_test], batch_size=64))
     accuracy = sum(int(doc.cats["POSITIVE"] >= doc.cats["NEGATIVE"]) == label
                    for doc, (_, label) in zip(docs, sst_test)) / len(sst_test)
-    return {"conll_f1": round(100 * f1, 2), "sst2_accuracy": round(100 * accuracy, 2)}
+    return {"conll_f1": round(100 * float(f1), 2), "sst2_accuracy": round(100 * accuracy, 2)}
 
 
 def _run_pipes(pipes: list, docs: list[Doc], batch_size: int = 64) -> list[Doc]:
@@ -666,7 +666,7 @@ def bench_accuracy(work: Path, data: Path, budget: Budget, results: dict[str, An
         f1 = f1_score([tags for _, tags in conll_test], preds)
         labels = hf.predict_labels(seq, tokenizer, [t for t, _ in sst_test])
         accuracy = sum(p == gold for p, (_, gold) in zip(labels, sst_test)) / len(sst_test)
-        return {"conll_f1": round(100 * f1, 2), "sst2_accuracy": round(100 * accuracy, 2),
+        return {"conll_f1": round(100 * float(f1), 2), "sst2_accuracy": round(100 * accuracy, 2),
                 "train_words_per_s": round(
                     (tok_stats.words + seq_stats.words) / (tok_stats.seconds + seq_stats.seconds),
                     1)}
