@@ -680,7 +680,7 @@ def bench_accuracy(work: Path, data: Path, budget: Budget, results: dict[str, An
                                  conll_test, sst_test))
     timed("HF loop, two models (random init)", run_hf)
     timed("spaCy CNN (efficiency)", run_cnn)
-    mlm_out = acc_dir / "albert-mlm"
+    mlm_out = acc_dir / "albert-mlm-checkpoint"
     corpus = work / "corpus.txt"
     start = time.perf_counter()
     mlm = pretrain(model, corpus, mlm_out, budget.mlm_steps, batch_size=budget.mlm_batch,
