@@ -17,7 +17,7 @@ comparison is between the two architectures, not between two sets of hyper-param
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -286,6 +286,42 @@ def align_first_subword(
     return labels
 
 
+def _train(
+    model: torch.nn.Module,
+    n_examples: int,
+    make_batch: Callable[[list[int]], tuple[dict[str, torch.Tensor], int]],
+    steps: int,
+    *,
+    batch_size: int,
+    learn_rate: float,
+    warmup: int,
+    grad_clip: float,
+    seed: int,
+) -> TrainStats:
+    """The seed's loop: shuffled batches, AdamW + linear warmup/decay, grad clipping.
+
+    make_batch (Callable): Example indices -> (model inputs with `labels`, words in them).
+    """
+    model.train()
+    optimizer, scheduler = make_optimizer(model, learn_rate, warmup, steps)
+    batches = epoch_batches(n_examples, batch_size, seed)
+    losses: list[float] = []
+    words = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        inputs, batch_words = make_batch(next(batches))
+        loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
+        words += batch_words
+    model.eval()
+    return TrainStats(steps, words, time.perf_counter() - start, losses)
+
+
 def train_token_classifier(
     model: AlbertForTokenClassification,
     tokenizer: PreTrainedTokenizerFast,
@@ -309,29 +345,18 @@ def train_token_classifier(
     steps (int): Updates (batches); the data is reshuffled each pass.
     RETURNS (TrainStats): Throughput and losses.
     """
-    model.train()
-    optimizer, scheduler = make_optimizer(model, learn_rate, warmup, steps)
-    batches = epoch_batches(len(sentences), batch_size, seed)
-    losses: list[float] = []
-    words = 0
-    start = time.perf_counter()
-    for _ in range(steps):
-        index = next(batches)
+
+    def make_batch(index: list[int]) -> tuple[dict[str, torch.Tensor], int]:
         batch_words = [list(sentences[i]) for i in index]
         encoding = tokenizer(batch_words, is_split_into_words=True, truncation=True,
                              max_length=max_length, padding=True, return_tensors="pt")
         labels = align_first_subword(encoding, [tags[i] for i in index])
-        outputs = model(input_ids=encoding["input_ids"],
-                        attention_mask=encoding["attention_mask"], labels=labels)
-        outputs.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        losses.append(float(outputs.loss.detach()))
-        words += sum(len(s) for s in batch_words)
-    model.eval()
-    return TrainStats(steps, words, time.perf_counter() - start, losses)
+        inputs = {"input_ids": encoding["input_ids"],
+                  "attention_mask": encoding["attention_mask"], "labels": labels}
+        return inputs, sum(len(words) for words in batch_words)
+
+    return _train(model, len(sentences), make_batch, steps, batch_size=batch_size,
+                  learn_rate=learn_rate, warmup=warmup, grad_clip=grad_clip, seed=seed)
 
 
 def train_sequence_classifier(
@@ -357,27 +382,16 @@ def train_sequence_classifier(
     steps (int): Updates (batches); the data is reshuffled each pass.
     RETURNS (TrainStats): Throughput and losses.
     """
-    model.train()
-    optimizer, scheduler = make_optimizer(model, learn_rate, warmup, steps)
-    batches = epoch_batches(len(texts), batch_size, seed)
-    losses: list[float] = []
-    words = 0
-    start = time.perf_counter()
-    for _ in range(steps):
-        index = next(batches)
+
+    def make_batch(index: list[int]) -> tuple[dict[str, torch.Tensor], int]:
         batch_texts = [texts[i] for i in index]
-        encoding = tokenizer(batch_texts, truncation=True, max_length=max_length, padding=True,
-                             return_tensors="pt")
-        outputs = model(**encoding, labels=torch.tensor([labels[i] for i in index]))
-        outputs.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        losses.append(float(outputs.loss.detach()))
-        words += sum(len(t.split()) for t in batch_texts)
-    model.eval()
-    return TrainStats(steps, words, time.perf_counter() - start, losses)
+        inputs = dict(tokenizer(batch_texts, truncation=True, max_length=max_length,
+                                padding=True, return_tensors="pt"))
+        inputs["labels"] = torch.tensor([labels[i] for i in index])
+        return inputs, sum(len(text.split()) for text in batch_texts)
+
+    return _train(model, len(texts), make_batch, steps, batch_size=batch_size,
+                  learn_rate=learn_rate, warmup=warmup, grad_clip=grad_clip, seed=seed)
 
 
 def predict_word_tags(

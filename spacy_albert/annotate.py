@@ -274,6 +274,36 @@ def _same_id(a: Any, b: Any) -> bool:
     return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
 
 
+def resume_point(
+    items_for: Callable[[int], Iterator[InputRecord]], input_path: PathLike, output_path: Path
+) -> tuple[int, Optional[InputRecord], Iterator[InputRecord]]:
+    """Where to go on with an output that already holds records.
+
+    The input record of the output's last complete record (the anchor) must carry that
+    record's id, so a run never appends to another input's output.
+
+    items_for (Callable[[int], Iterator[InputRecord]]): Opens the input at a record index.
+    input_path (PathLike): The input file, for the error message.
+    output_path (Path): The existing (or missing) output.
+    RETURNS (tuple): (records already done, the anchor or None, the input after it).
+    RAISES (ResumeError): The output's last record does not match the input.
+    """
+    done, last = count_complete_records(output_path)
+    items = items_for(max(done - 1, 0))
+    if not done:
+        return 0, None, items
+    anchor = next(items, None)
+    if anchor is None or last is None or not _same_id(anchor.id, last.get("id")):
+        found = "fewer lines" if anchor is None else f"id {anchor.id!r} on line {done}"
+        raise ResumeError(
+            f"{output_path} has {done} records, the last with id "
+            f"{None if last is None else last.get('id')!r}, but {input_path} has "
+            f"{found}: it is not this input's output. Pass resume=False "
+            "(--no-resume) to start over, or choose another output file."
+        )
+    return done, anchor, items
+
+
 def _annotate_one(nlp: Language, item: InputRecord) -> Record:
     if item.error is not None:
         return error_record(item.id, item.error)
@@ -399,22 +429,15 @@ def annotate_file(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     input_path, output_path = Path(input_path), Path(output_path)
     fmt = resolve_format(input_path, input_format)
-    done, last = count_complete_records(output_path) if resume else (0, None)
-    items: Iterator[InputRecord] = iter_input_records(
-        input_path, text_field, id_field, start=max(done - 1, 0), input_format=fmt
-    )
-    offset = 0
-    if done:
-        anchor = next(items, None)
-        if anchor is None or last is None or not _same_id(anchor.id, last.get("id")):
-            found = "fewer lines" if anchor is None else f"id {anchor.id!r} on line {done}"
-            raise ResumeError(
-                f"{output_path} has {done} records, the last with id "
-                f"{None if last is None else last.get('id')!r}, but {input_path} has "
-                f"{found}: it is not this input's output. Pass resume=False "
-                "(--no-resume) to start over, or choose another output file."
-            )
-        offset = anchor.end_offset
+
+    def items_for(start: int) -> Iterator[InputRecord]:
+        return iter_input_records(input_path, text_field, id_field, start=start, input_format=fmt)
+
+    if resume:
+        done, anchor, items = resume_point(items_for, input_path, output_path)
+    else:
+        done, anchor, items = 0, None, items_for(0)
+    offset = anchor.end_offset if anchor is not None else 0
     annotate = (
         annotate_records(nlp, items, batch_size)
         if n_process == 1

@@ -75,7 +75,9 @@ def make_blocks(
     n_words = 0
     for start in range(0, len(lines), batch):
         chunk = list(lines[start : start + batch])
-        encoding = tokenizer(chunk, add_special_tokens=False)  # type: ignore[operator]
+        # verbose=False: long lines are split into blocks below, so the tokenizer's
+        # "longer than the maximum sequence length" warning does not apply.
+        encoding = tokenizer(chunk, add_special_tokens=False, verbose=False)  # type: ignore[operator]
         for i, ids in enumerate(encoding["input_ids"]):
             n_words += len(chunk[i].split())
             word_ids = encoding.word_ids(i)

@@ -34,10 +34,10 @@ from .annotate import (
     InputRecord,
     ResumeError,
     annotate_records,
-    count_complete_records,
     encode_record,
     iter_input_records,
     resolve_format,
+    resume_point,
 )
 
 PathLike = Union[str, Path]
@@ -403,10 +403,6 @@ class RayAnnotateStats:
         }
 
 
-def _same_id(a: Any, b: Any) -> bool:
-    return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
-
-
 def _open_input(
     input_path: Path, text_field: str, id_field: str, input_format: str, start: int
 ) -> Iterator[InputRecord]:
@@ -414,25 +410,6 @@ def _open_input(
         return iter_parquet_records(input_path, text_field, id_field, start=start)
     fmt = resolve_format(input_path, input_format)
     return iter_input_records(input_path, text_field, id_field, start=start, input_format=fmt)
-
-
-def _resume_point(
-    items_for: Callable[[int], Iterator[InputRecord]], input_path: Path, output_path: Path
-) -> tuple[int, Iterator[InputRecord]]:
-    """(records already done, the input from the first record not done), as annotate_file."""
-    done, last = count_complete_records(output_path)
-    items = items_for(max(done - 1, 0))
-    if done:
-        anchor = next(items, None)
-        if anchor is None or last is None or not _same_id(anchor.id, last.get("id")):
-            found = "fewer lines" if anchor is None else f"id {anchor.id!r} on line {done}"
-            raise ResumeError(
-                f"{output_path} has {done} records, the last with id "
-                f"{None if last is None else last.get('id')!r}, but {input_path} has "
-                f"{found}: it is not this input's output. Pass resume=False "
-                "(--no-resume) to start over, or choose another output file."
-            )
-    return done, items
 
 
 def annotate_with_ray(
@@ -500,7 +477,7 @@ def annotate_with_ray(
         return _open_input(input_path, text_field, id_field, input_format, start)
 
     if resume and not parquet_out:
-        done, items = _resume_point(items_for, input_path, output_path)
+        done, _, items = resume_point(items_for, input_path, output_path)
     else:
         done, items = 0, items_for(0)
     stats = RayAnnotateStats(skipped=done, num_actors=num_actors)

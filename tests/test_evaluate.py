@@ -183,6 +183,7 @@ def test_score_entities_by_hand(vocab: Vocab) -> None:
     seq = score_seqeval(examples)
     assert seq is not None
     assert seq["n_docs"] == 8
+    assert seq["n_docs_retokenized"] == 1
     assert seq["f"] == pytest.approx(scores["ents_f"], abs=1e-6)
     for label, values in per_type.items():
         assert seq["per_type"][label]["f"] == pytest.approx(values["f"], abs=1e-6)
@@ -588,3 +589,21 @@ def test_cli_end_to_end(tiny_pipeline: dict[str, Any], tmp_path: Path) -> None:
     page = (out / "entities.html").read_text("utf8")
     assert "#1 predicted" in page and "#2 predicted" not in page
     assert (out / "report.md").read_text("utf8").startswith("# Evaluation report")
+
+
+def test_seqeval_keeps_one_of_two_predictions_projected_onto_one_gold_token(
+    vocab: Vocab,
+) -> None:
+    """Where the pipeline splits a gold token (CoNLL's "Chester-le-Street" -> five spaCy
+    tokens), two predicted entities can land on the same gold token: spaCy's scorer counts
+    both, seqeval's IOB2 sequence can hold only the first. The report names such docs."""
+    gold = make_doc(vocab, ["Chester-le-Street", "won"], [(0, 1, "LOC")])
+    pred = make_doc(vocab, ["Chester", "-", "le", "-", "Street", "won"],
+                    [(0, 1, "LOC"), (4, 5, "PER")], spaces=[False] * 4 + [True, False])
+    examples = [Example(pred, gold)]
+    spacy_scores = score_entities(examples)
+    assert (spacy_scores["n_pred"], spacy_scores["ents_p"]) == (2, pytest.approx(0.5))
+    seq = score_seqeval(examples)
+    assert seq is not None
+    assert seq["p"] == pytest.approx(1.0)
+    assert seq["n_docs_retokenized"] == 1

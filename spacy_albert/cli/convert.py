@@ -4,7 +4,7 @@ import sys
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from spacy.tokens import Doc
@@ -61,21 +61,49 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
-_OUT_HELP = "Output .spacy file, or an existing directory to write <input stem>.spacy into"
-_ENCODING_HELP = "Text encoding of the input file"
-_ERRORS_HELP = (
-    "What to do with bytes that are invalid in --encoding: stop with the line number "
-    "(strict), write U+FFFD (replace), keep them as escapes (surrogateescape; spaCy "
-    "cannot store these, so the line is reported) or write them as \\xNN (backslashreplace)"
-)
-_SCHEME_HELP = (
-    "Tag scheme. auto accepts IOB1, IOB2, BIOES/BILOU and BMES (I- after O starts an "
-    "entity, as in IOB1); a named scheme also checks the tags strictly against it"
-)
-_WORD_COL_HELP = "Column of the token text (from 0; negative counts from the end)"
-_TAG_COL_HELP = "Column of the NER tag (from 0; negative counts from the end)"
+# Options shared by the commands, declared once (typer reads the `Annotated` metadata).
+OutputPath = Annotated[
+    Path,
+    typer.Argument(
+        help="Output .spacy file, or an existing directory to write <input stem>.spacy into"
+    ),
+]
+Encoding = Annotated[str, typer.Option("--encoding", help="Text encoding of the input file")]
+EncodingErrorsOption = Annotated[
+    EncodingErrors,
+    typer.Option(
+        "--encoding-errors",
+        help="What to do with bytes that are invalid in --encoding: stop with the line number "
+        "(strict), write U+FFFD (replace), keep them as escapes (surrogateescape; spaCy "
+        "cannot store these, so the line is reported) or write them as \\xNN (backslashreplace)",
+    ),
+]
+SchemeOption = Annotated[
+    Scheme,
+    typer.Option(
+        "--scheme",
+        help="Tag scheme. auto accepts IOB1, IOB2, BIOES/BILOU and BMES (I- after O starts an "
+        "entity, as in IOB1); a named scheme also checks the tags strictly against it",
+    ),
+]
+WordCol = Annotated[
+    int,
+    typer.Option(
+        "--word-col", help="Column of the token text (from 0; negative counts from the end)"
+    ),
+]
+TagCol = Annotated[
+    int,
+    typer.Option("--tag-col", help="Column of the NER tag (from 0; negative counts from the end)"),
+]
+SeparatorOption = Annotated[
+    Separator,
+    typer.Option(
+        "--sep",
+        help="Column separator: auto (tabs if the line has one, else spaces), tab or whitespace",
+    ),
+]
 _LANG_HELP = "Language of the blank pipeline whose vocab the docs use"
-_SEP_HELP = "Column separator: auto (tabs if the line has one, else spaces), tab or whitespace"
 
 
 def _run(
@@ -163,25 +191,25 @@ _TEXTCAT_HELP = (
 
 @convert_app.command("conll", help=_CONLL_HELP)
 def convert_conll_cli(
-    input_path: Path = typer.Argument(
-        ...,
-        help="Input file in CoNLL column format (CoNLL-2003, WNUT, Resume NER)",
-        exists=True,
-        dir_okay=False,
-    ),
-    output_path: Path = typer.Argument(..., help=_OUT_HELP),
-    word_col: int = typer.Option(0, "--word-col", help=_WORD_COL_HELP),
-    tag_col: int = typer.Option(-1, "--tag-col", help=_TAG_COL_HELP),
-    scheme: Scheme = typer.Option(Scheme.auto, "--scheme", help=_SCHEME_HELP),
-    sep: Separator = typer.Option(Separator.auto, "--sep", help=_SEP_HELP),
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Input file in CoNLL column format (CoNLL-2003, WNUT, Resume NER)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    output_path: OutputPath,
+    word_col: WordCol = 0,
+    tag_col: TagCol = -1,
+    scheme: SchemeOption = Scheme.auto,
+    sep: SeparatorOption = Separator.auto,
     n_sents: int = typer.Option(
         1, "--n-sents", "-n", help="Sentences per doc; docs never span a -DOCSTART- line", min=1
     ),
     lang: str = typer.Option("en", "--lang", help=_LANG_HELP),
-    encoding: str = typer.Option("utf-8", "--encoding", help=_ENCODING_HELP),
-    encoding_errors: EncodingErrors = typer.Option(
-        EncodingErrors.strict, "--encoding-errors", help=_ERRORS_HELP
-    ),
+    encoding: Encoding = "utf-8",
+    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
 ) -> None:
     """Convert NER data in CoNLL column format to a .spacy file (help: `_CONLL_HELP`)."""
     _run(
@@ -205,29 +233,29 @@ def convert_conll_cli(
 
 @convert_app.command("char-bio", help=_CHAR_BIO_HELP)
 def convert_char_bio_cli(
-    input_path: Path = typer.Argument(
-        ...,
-        help="Input file: one character per line, CHAR<TAB>TAG (Weibo NER style)",
-        exists=True,
-        dir_okay=False,
-    ),
-    output_path: Path = typer.Argument(..., help=_OUT_HELP),
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Input file: one character per line, CHAR<TAB>TAG (Weibo NER style)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    output_path: OutputPath,
     strip_position_digits: bool = typer.Option(
         False,
         "--strip-position-digits",
         help="Strip the position digits that the revised Weibo files append to each char "
         "(科0 -> 科, 20 -> 2)",
     ),
-    scheme: Scheme = typer.Option(Scheme.auto, "--scheme", help=_SCHEME_HELP),
-    word_col: int = typer.Option(0, "--word-col", help=_WORD_COL_HELP),
-    tag_col: int = typer.Option(-1, "--tag-col", help=_TAG_COL_HELP),
-    sep: Separator = typer.Option(Separator.auto, "--sep", help=_SEP_HELP),
+    scheme: SchemeOption = Scheme.auto,
+    word_col: WordCol = 0,
+    tag_col: TagCol = -1,
+    sep: SeparatorOption = Separator.auto,
     n_sents: int = typer.Option(1, "--n-sents", "-n", help="Sentences (messages) per doc", min=1),
     lang: str = typer.Option("zh", "--lang", help=_LANG_HELP),
-    encoding: str = typer.Option("utf-8", "--encoding", help=_ENCODING_HELP),
-    encoding_errors: EncodingErrors = typer.Option(
-        EncodingErrors.strict, "--encoding-errors", help=_ERRORS_HELP
-    ),
+    encoding: Encoding = "utf-8",
+    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
 ) -> None:
     """Convert character-level NER to a .spacy file (help: `_CHAR_BIO_HELP`)."""
     _run(
@@ -252,10 +280,10 @@ def convert_char_bio_cli(
 
 @convert_app.command("textcat", help=_TEXTCAT_HELP)
 def convert_textcat_cli(
-    input_path: Path = typer.Argument(
-        ..., help="Input file: CSV, TSV or JSONL", exists=True, dir_okay=False
-    ),
-    output_path: Path = typer.Argument(..., help=_OUT_HELP),
+    input_path: Annotated[
+        Path, typer.Argument(help="Input file: CSV, TSV or JSONL", exists=True, dir_okay=False)
+    ],
+    output_path: OutputPath,
     file_format: Format = typer.Option(
         Format.auto,
         "--format",
@@ -325,10 +353,8 @@ def convert_textcat_cli(
         help="Language of the blank pipeline that tokenizes the texts (zh: one token per "
         "character)",
     ),
-    encoding: str = typer.Option("utf-8", "--encoding", help=_ENCODING_HELP),
-    encoding_errors: EncodingErrors = typer.Option(
-        EncodingErrors.strict, "--encoding-errors", help=_ERRORS_HELP
-    ),
+    encoding: Encoding = "utf-8",
+    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
 ) -> None:
     """Convert text classification data to a .spacy file (help: `_TEXTCAT_HELP`)."""
     _run(

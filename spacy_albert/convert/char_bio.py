@@ -13,7 +13,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .conll import _read_columns
+from .conll import read_ner_columns
 from .errors import ConversionError, ConversionStats, PathLike, blank_nlp
 
 # A position suffix: trailing digits, but never the token's first character, so the
@@ -84,7 +84,7 @@ def read_char_bio(
     stats (Optional[ConversionStats]): Stats to count sentences and separators in.
     YIELDS (Doc): One doc per `n_sents` sentences.
     """
-    yield from _read_columns(
+    yield from read_ner_columns(
         path,
         word_col=word_col,
         tag_col=tag_col,

@@ -366,7 +366,7 @@ def read_conll(
     stats (Optional[ConversionStats]): Stats to count sentences and separators in.
     YIELDS (Doc): One doc per `n_sents` sentences.
     """
-    yield from _read_columns(
+    yield from read_ner_columns(
         path,
         word_col=word_col,
         tag_col=tag_col,
@@ -382,7 +382,7 @@ def read_conll(
     )
 
 
-def _read_columns(
+def read_ner_columns(
     path: PathLike,
     *,
     word_col: int,
@@ -398,6 +398,17 @@ def _read_columns(
     stats: Optional[ConversionStats],
     word_transform: Optional[WordTransform] = None,
 ) -> Iterator[Doc]:
+    """Group a column file's sentences into NER docs: the reader behind `read_conll`
+    (word tokens, gold sentences) and `read_char_bio` (characters, no spaces).
+
+    vocab (Vocab): The vocab the docs use.
+    spaces (bool): Whether tokens are followed by a space.
+    gold_sentences (bool): Whether every token's sentence start is known.
+    word_transform (Optional[WordTransform]): Rewrites each (word, path, line) before
+        the doc is built, e.g. to strip Weibo position digits; may raise ConversionError.
+    The other arguments are `read_conll`'s.
+    YIELDS (Doc): One doc per `n_sents` sentences.
+    """
     if n_sents < 1:
         raise ConversionError(f"--n-sents must be at least 1, not {n_sents}")
     if scheme not in SCHEMES:
