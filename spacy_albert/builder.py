@@ -204,3 +204,34 @@ def init_model(
     model = AlbertModel(albert_config(size, len(tokenizer)))
     model.save_pretrained(str(output_dir), safe_serialization=True)
     return output_dir
+
+
+def fetch_pretrained(name: str, output_dir: Union[str, Path]) -> Path:
+    """Save a pretrained ALBERT (hub name or checkpoint dir) as a local checkpoint.
+
+    What `init-model --from` runs: with the hub (or its cache) this turns e.g.
+    "albert-base-v2" into a directory that training, packaging and every later load
+    read offline, in the same layout `init_model` writes. Remote code is never run.
+
+    name (str): Hub model name or local checkpoint directory.
+    output_dir (Union[str, Path]): Directory to write (created if needed).
+    RETURNS (Path): The output directory.
+    RAISES (ModelNotFoundError): The name cannot be resolved (offline, unknown name).
+    RAISES (ValueError): The checkpoint is not an ALBERT.
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    from .loading import ModelNotFoundError, model_not_found_message
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModel.from_pretrained(name)
+    except (OSError, ValueError) as err:
+        raise ModelNotFoundError(model_not_found_message(name, err)) from err
+    if model.config.model_type != "albert":
+        raise ValueError(f"'{name}' is a {model.config.model_type} model, not an ALBERT.")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(str(output_dir))
+    model.save_pretrained(str(output_dir), safe_serialization=True)
+    return output_dir

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from transformers import AlbertModel, AutoModel, AutoTokenizer
+from transformers import AlbertModel, AutoModel, AutoTokenizer, BertConfig, BertModel
 from typer.testing import CliRunner
 
 from spacy_albert.builder import SIZES, albert_config, init_model
@@ -88,3 +88,33 @@ def test_cli_builds_and_rejects_bad_input(tmp_path):
     result = runner.invoke(app, ["init-model", str(tmp_path / "y"), "--corpus", str(empty),
                                  "--lang", "fr"])
     assert result.exit_code == 1 and "lang must be one of" in " ".join(result.output.split())
+
+
+def test_from_saves_a_pretrained_checkpoint_that_loads_offline(en_model_dir, tmp_path):
+    out = tmp_path / "fetched"
+    result = CliRunner().invoke(app, ["init-model", str(out), "--from", str(en_model_dir)])
+    assert result.exit_code == 0, result.output
+    source, fetched = AutoModel.from_pretrained(en_model_dir), AutoModel.from_pretrained(out)
+    for (name, a), (_, b) in zip(source.state_dict().items(), fetched.state_dict().items()):
+        assert torch.equal(a, b), name
+    text = "Laura Chen joined Nordwind Energy in Lisbon."
+    assert AutoTokenizer.from_pretrained(out)(text)["input_ids"] == AutoTokenizer.from_pretrained(
+        en_model_dir
+    )(text)["input_ids"]
+
+
+def test_from_an_unresolvable_name_or_a_non_albert_is_a_clear_error(zh_model_dir, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["init-model", str(tmp_path / "a"), "--from",
+                                 "no-such-org/no-such-albert"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "HF_HUB_OFFLINE is set" in output
+    assert "init-model" in output and not (tmp_path / "a").exists()
+    bert_dir = tmp_path / "bert"
+    AutoTokenizer.from_pretrained(zh_model_dir).save_pretrained(bert_dir)
+    BertModel(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, intermediate_size=64)).save_pretrained(bert_dir)
+    result = runner.invoke(app, ["init-model", str(tmp_path / "b"), "--from", str(bert_dir)])
+    assert result.exit_code == 1 and "not an ALBERT" in " ".join(result.output.split())
+    result = runner.invoke(app, ["init-model", str(tmp_path / "c")])
+    assert result.exit_code == 1 and "--corpus" in result.output

@@ -1,18 +1,20 @@
 """`python -m spacy_albert init-model`: build an ALBERT checkpoint offline."""
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from wasabi import msg
 
-from ..builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, init_model
+from ..builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, fetch_pretrained, init_model
+from ..loading import ModelNotFoundError
 from ._app import app
 
 
 @app.command("init-model")
 def init_model_cli(
     output_dir: Path = typer.Argument(..., help="Directory to write the checkpoint to."),
-    corpus: list[Path] = typer.Option(..., "--corpus", exists=True, dir_okay=False,
+    corpus: Optional[list[Path]] = typer.Option(None, "--corpus", exists=True, dir_okay=False,
                                       help="Text file (one sentence per line) or .spacy file "
                                       "to learn the vocabulary from; repeat for several."),
     lang: str = typer.Option("en", "--lang", help=f"Language: {', '.join(LANGS)}."),
@@ -20,14 +22,28 @@ def init_model_cli(
     vocab_size: int = typer.Option(0, "--vocab-size",
                                    help=f"Target vocabulary size (0: {DEFAULT_VOCAB_SIZE})."),
     seed: int = typer.Option(0, "--seed", help="Seed for the vocabulary and the weights."),
+    pretrained: str = typer.Option(
+        "", "--from", help="Save this pretrained ALBERT (hub name such as albert-base-v2, or "
+        "a checkpoint dir) instead of building one; --corpus, --size, --vocab-size and "
+        "--seed are then unused. Empty: build."),
 ) -> None:
     """Build a randomly initialised ALBERT whose vocabulary is learned from CORPUS.
 
     English gets a SentencePiece model (albert-base-v2's layout, AlbertTokenizerFast);
     Chinese a character WordPiece vocab (BertTokenizerFast, like albert_chinese_*).
     The directory loads with AutoTokenizer/AutoModel.from_pretrained(dir) offline and
-    can be named as the transformer in any spacy-albert config.
+    can be named as the transformer in any spacy-albert config. With --from, the
+    directory holds that pretrained checkpoint instead, so later steps run offline.
     """
+    if pretrained:
+        try:
+            path = fetch_pretrained(pretrained, output_dir)
+        except (ModelNotFoundError, ValueError) as err:
+            msg.fail(str(err), exits=1)
+        msg.good(f"Saved the pretrained ALBERT '{pretrained}' to {path}")
+        return
+    if not corpus:
+        msg.fail("Give --corpus to build an ALBERT, or --from to save a pretrained one.", exits=1)
     try:
         path = init_model(output_dir, corpus, lang=lang, size=size,
                           vocab_size=vocab_size or None, seed=seed)
