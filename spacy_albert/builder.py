@@ -22,6 +22,8 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from transformers import AlbertConfig, AlbertModel, AlbertTokenizerFast, BertTokenizerFast
 
+from .loading import load_hf_albert
+
 MODEL_MAX_LENGTH = 512
 SPECIAL_TOKENS = {"en": ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"],
                   "zh": ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]}
@@ -219,15 +221,8 @@ def fetch_pretrained(name: str, output_dir: Union[str, Path]) -> Path:
     RAISES (ModelNotFoundError): The name cannot be resolved (offline, unknown name).
     RAISES (ValueError): The checkpoint is not an ALBERT.
     """
-    from transformers import AutoModel, AutoTokenizer
-
-    from .loading import ModelNotFoundError, model_not_found_message
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModel.from_pretrained(name)
-    except (OSError, ValueError) as err:
-        raise ModelNotFoundError(model_not_found_message(name, err)) from err
+    hf_model = load_hf_albert(name, {}, {})
+    tokenizer, model = hf_model.tokenizer, hf_model.transformer
     if model.config.model_type != "albert":
         raise ValueError(f"'{name}' is a {model.config.model_type} model, not an ALBERT.")
     output_dir = Path(output_dir)
