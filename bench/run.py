@@ -194,7 +194,7 @@ def model_dir(work: Path, size: str, data: Path) -> Path:
 
     base gets albert-base-v2's 30k vocabulary size; tiny and small 8k.
     """
-    from spacy_albert.builder import init_model
+    from spacy_albert.checkpoints.builder import init_model
 
     out = work / "models" / f"albert-{size}"
     if (out / "model.safetensors").is_file():
@@ -240,7 +240,7 @@ def build_pipeline(config_name: str, transformer: Path, out: Path) -> Path:
 
 
 def quantized_pipeline(source: Path, out: Path) -> Path:
-    from spacy_albert.quantize import quantize_pipeline
+    from spacy_albert.models.int8 import quantize_pipeline
 
     if not (out / "config.cfg").is_file():
         nlp = spacy.load(source)
@@ -603,7 +603,7 @@ def bench_accuracy(work: Path, data: Path, budget: Budget, results: dict[str, An
     """
     from seqeval.metrics import f1_score
 
-    from spacy_albert.pretrain import pretrain
+    from spacy_albert.checkpoints.pretrain import pretrain
 
     acc_dir = work / "accuracy"
     conll_train = sample(conll_sentences(data, "train"), budget.acc_conll_train, seed)

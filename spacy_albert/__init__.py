@@ -1,9 +1,9 @@
 """spacy-albert: ALBERT under spaCy's textcat and ner, one shared encoder run once per doc."""
 
-from .architectures import albert_tok2vec_transformer_v1, albert_transformer_v1
-from .pipeline import AlbertTransformer, make_albert_transformer
-from .textcat import AlbertTextCategorizer, make_albert_textcat
-from .tokenizer import create_language_default_tokenizer
+from .models.architectures import albert_tok2vec_transformer_v1, albert_transformer_v1
+from .pipeline.textcat import AlbertTextCategorizer, make_albert_textcat
+from .pipeline.tokenizer import create_language_default_tokenizer
+from .pipeline.transformer import AlbertTransformer, make_albert_transformer
 
 __version__ = "0.1.0"
 

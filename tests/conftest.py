@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 import spacy  # noqa: E402
 from spacy.cli.train import train as spacy_train  # noqa: E402
 
-from spacy_albert.builder import init_model  # noqa: E402
+from spacy_albert.checkpoints.builder import init_model  # noqa: E402
 from spacy_albert.convert import read_textcat, write_docbin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ import transformers.utils.hub
 from spacy.cli.package import package
 from spacy.language import Language
 
-from spacy_albert.loading import ModelNotFoundError
+from spacy_albert.models.loading import ModelNotFoundError
 
 TEXTS = {
     "en": [

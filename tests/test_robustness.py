@@ -24,10 +24,10 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-from spacy_albert import architectures
-from spacy_albert.annotate import annotate_text, validate_text
-from spacy_albert.architectures import tokenize_in_chunks
-from spacy_albert.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
+from spacy_albert.models import architectures
+from spacy_albert.annotate.local import annotate_text, validate_text
+from spacy_albert.models.architectures import tokenize_in_chunks
+from spacy_albert.pipeline.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PIECES = 512

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..annotate import INPUT_FORMATS, ResumeError, annotate_file
+from ..annotate.local import INPUT_FORMATS, ResumeError, annotate_file
 from ._app import app
 
 
@@ -79,7 +79,7 @@ def annotate_cli(
     if engine not in ("local", "ray"):
         msg.fail("--engine must be local or ray", exits=1)
     if engine == "ray":
-        from ..ray_engine import annotate_cli_ray
+        from ..annotate.ray_engine import annotate_cli_ray
 
         annotate_cli_ray(
             pipeline, input_path, output_path, batch_size=batch_size, num_actors=num_actors,

@@ -1,6 +1,6 @@
 """`python -m spacy_albert evaluate`: score a pipeline on a `.spacy` file and
 write scores.json, confusion matrices, a training curve, a displaCy page and a
-markdown report (see `spacy_albert.evaluate`)."""
+markdown report (see `spacy_albert.evaluate.run`)."""
 
 from pathlib import Path
 from typing import Any, Optional
@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from wasabi import msg
 
-from ..evaluate import evaluate_pipeline
+from ..evaluate.run import evaluate_pipeline
 from ._app import app
 
 

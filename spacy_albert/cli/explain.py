@@ -43,7 +43,7 @@ def explain_cli(
     """
     import spacy
 
-    from ..explain import BASELINES, explain
+    from ..explain.attribution import BASELINES, explain
 
     if baseline not in BASELINES:
         msg.fail(f"--baseline must be one of {', '.join(BASELINES)}", exits=1)

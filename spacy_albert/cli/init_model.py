@@ -6,8 +6,8 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, fetch_pretrained, init_model
-from ..loading import ModelNotFoundError
+from ..checkpoints.builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, fetch_pretrained, init_model
+from ..models.loading import ModelNotFoundError
 from ._app import app
 
 

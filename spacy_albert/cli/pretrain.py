@@ -31,7 +31,7 @@ def pretrain_cli(
     The output holds AlbertModel weights plus MODEL_DIR's tokenizer files, so configs
     load it unchanged as `paths.transformer`. Runs are deterministic per seed.
     """
-    from ..pretrain import pretrain
+    from ..checkpoints.pretrain import pretrain
 
     def report(step: int, loss: float) -> None:
         if step == 0 or (step + 1) % log_every == 0 or step + 1 == steps:

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..quantize import METHODS
+from ..models.int8 import METHODS
 from ._app import app
 
 
@@ -29,7 +29,7 @@ def quantize_cli(
     """
     import spacy
 
-    from ..quantize import quantize_pipeline
+    from ..models.int8 import quantize_pipeline
 
     if method not in METHODS:
         msg.fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.", exits=1)

@@ -1,0 +1,1 @@
+"""Batch annotation: records, resume after a kill, local and Ray engines."""

@@ -1,0 +1,1 @@
+"""Checkpoints: build an ALBERT offline, import pretrained ones, MLM domain pretraining."""

@@ -1,0 +1,1 @@
+"""Evaluation: scores per label, gold filtering, plots and the markdown report."""

@@ -1,0 +1,1 @@
+"""Explanations: integrated-gradient attributions per category and entity, rendering."""

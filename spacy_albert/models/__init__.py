@@ -1,0 +1,1 @@
+"""thinc/torch layers: the registered encoder, exact alignment, HF loading, precision, int8."""

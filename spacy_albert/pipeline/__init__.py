@@ -1,0 +1,1 @@
+"""spaCy components: the shared ALBERT encoder, the missing-aware textcat, tokenizers."""
