@@ -11,6 +11,7 @@ import resource
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,10 +25,14 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-from spacy_albert.models import architectures
 from spacy_albert.annotate.local import annotate_text, validate_text
-from spacy_albert.models.architectures import tokenize_in_chunks
-from spacy_albert.pipeline.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
+from spacy_albert.models.tokenization import encodable, tokenize_in_chunks
+from spacy_albert.pipeline.tokenizer import (
+    LinearCharChineseTokenizer,
+    LoneSurrogateWarning,
+    SurrogateSafeTokenizer,
+    char_words_and_spaces,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PIECES = 512
@@ -247,7 +252,7 @@ def test_linear_char_segmenter_matches_spacy(text: str) -> None:
 
 
 def test_zh_tokenizer_is_linear(zh_nlp: Language) -> None:
-    assert isinstance(zh_nlp.tokenizer, LinearCharChineseTokenizer)
+    assert isinstance(zh_nlp.tokenizer.tokenizer, LinearCharChineseTokenizer)
     text = "中文 ab\u3000" * 100_000  # 600k characters; spaCy's own takes minutes
     start = time.perf_counter()
     doc = zh_nlp.make_doc(text)
@@ -270,15 +275,18 @@ def test_tokenize_in_chunks_equals_one_call(nlp: Language) -> None:
 
 
 def test_predict_in_chunks_equals_one_call(
-    nlp: Language, monkeypatch: pytest.MonkeyPatch
+    nlp: Language, request: pytest.FixtureRequest
 ) -> None:
-    """A long doc predicted a few rows at a time gives what one call gives."""
+    """A long doc predicted a few rows at a time (the config's `inference_max_pieces`)
+    gives what one call gives."""
     doc = nlp.make_doc(million_char_text(nlp.lang)[:6_000])
     transformer = nlp.get_pipe("transformer")
-    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 10**9)
+    transformer.model.attrs["inference_max_pieces"] = 10**9
     whole = transformer.predict([doc])
-    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 1000)
-    chunked = transformer.predict([doc])
+    small = {"components": {"transformer": {"model": {"inference_max_pieces": 1000}}}}
+    pipeline_dir = request.getfixturevalue(f"{nlp.lang}_pipeline_dir")
+    chunked_nlp = spacy.load(pipeline_dir, config=small)
+    chunked = chunked_nlp.get_pipe("transformer").predict([doc])
     assert whole.wordpieces.input_ids.shape[0] > 2 * 1000 // whole.wordpieces.input_ids.shape[1]
     for key, value in whole.model_output.items():
         numpy.testing.assert_allclose(
@@ -297,3 +305,41 @@ def test_doc_cleaner_drops_trf_data(en_pipeline_dir: Path, en_nlp: Language) -> 
         assert [(e.start, e.end, e.label_) for e in doc.ents] == [
             (e.start, e.end, e.label_) for e in expected.ents
         ]
+
+
+# --- lone surrogates (text read with errors="surrogateescape") ------------------------
+
+
+@pytest.mark.parametrize("text", ["bad \udcff byte", "\ud800", "Nordvale 中文\udc80测试 \udfff"])
+def test_lone_surrogates_are_replaced_at_the_same_offsets(nlp: Language, text: str) -> None:
+    with pytest.warns(LoneSurrogateWarning, match="lone surrogate"):
+        doc = nlp(text)
+    assert doc.text == encodable(text)
+    assert len(doc.text) == len(text)
+    assert all(a == b for a, b in zip(doc.text, text) if b != "\ufffd" and a != "\ufffd")
+    check_doc(nlp, doc, doc.text)
+
+
+def test_one_surrogate_text_does_not_lose_its_batch(nlp: Language) -> None:
+    texts = ["Omar Saleh met Nordvale Energy in Kingsport.", "bad \udcff byte", "fine"]
+    with pytest.warns(LoneSurrogateWarning):
+        docs = list(nlp.pipe(texts, batch_size=3))
+    assert [doc.text for doc in docs] == [encodable(text) for text in texts]
+    for text, doc in zip(texts, docs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LoneSurrogateWarning)
+            single = nlp(text)
+        assert doc.cats == pytest.approx(single.cats, abs=1e-5)
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (e.start, e.end, e.label_) for e in single.ents
+        ]
+
+
+def test_surrogate_safe_tokenizer_round_trips(nlp: Language, tmp_path: Path) -> None:
+    assert isinstance(nlp.tokenizer, SurrogateSafeTokenizer)
+    nlp.tokenizer.to_disk(tmp_path / "tokenizer")
+    blank = spacy.blank(nlp.lang, config={"nlp": {"tokenizer": {
+        "@tokenizers": "spacy-albert.LanguageDefaultTokenizer.v1"}}})
+    blank.tokenizer.from_disk(tmp_path / "tokenizer")
+    text = "Omar Saleh met Nordvale Energy in Kingsport."
+    assert [t.text for t in blank(text)] == [t.text for t in nlp(text)]
