@@ -6,10 +6,9 @@ position table, and the alignment covers every token.
 """
 
 import json
-import os
-import resource
+import platform
+import subprocess
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -26,6 +25,7 @@ from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
 from spacy_albert.annotate.local import annotate_text, validate_text
+from spacy_albert.models.memory import release_freed_heap
 from spacy_albert.models.tokenization import encodable, tokenize_in_chunks
 from spacy_albert.pipeline.tokenizer import (
     LinearCharChineseTokenizer,
@@ -187,57 +187,56 @@ def million_char_text(lang: str) -> str:
     return (text * (1_000_000 // len(text) + 1))[:1_000_000]
 
 
-def current_rss() -> int:
-    """Resident set size of this process in bytes (Linux /proc; else the peak so far)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
+# Peak RSS of a fresh process (imports, loading and the doc) that annotates a 1M-character
+# doc with the tiny joint pipeline. Measured here: en ~1.2 GiB (imports + pipeline ~0.66
+# GiB of it), zh ~2.4 GiB, where 1M characters are 1M tokens and spaCy's own `ner`
+# precomputes 1.5 KB of features per token (see docs/guarantees.md). The bounds catch a
+# regression, e.g. the 1.33 GiB en / 4.5 GiB (stock spacy-transformers) of before.
+PEAK_RSS_BOUND = {"en": 1.3 * GIB, "zh": 2.6 * GIB}
 
-
-def measure_peak_rss(func: Callable[[], Any]) -> tuple:
-    """Run func, sampling RSS every 5 ms; return (result, seconds, peak growth in bytes)."""
-    baseline = current_rss()
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], current_rss())
-            done.wait(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    start = time.perf_counter()
-    try:
-        result = func()
-    finally:
-        seconds = time.perf_counter() - start
-        done.set()
-        sampler.join()
-    return result, seconds, max(peak[0], current_rss()) - baseline
+MILLION_CHAR_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from tests.test_robustness import check_doc, million_char_text, MAX_PIECES
+import spacy
+nlp = spacy.load(sys.argv[1])
+text = million_char_text(sys.argv[2])
+start = time.perf_counter()
+doc = nlp(text)
+seconds = time.perf_counter() - start
+check_doc(nlp, doc, text)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak, "seconds": seconds, "tokens": len(doc),
+                  "row_pieces": int(doc._.trf_data.wordpieces.input_ids.shape[1])}))
+"""
 
 
 @pytest.mark.slow
-def test_million_character_doc(nlp: Language, record_property: Callable) -> None:
-    """A 1M-character doc: rows fit the position table, memory stays bounded."""
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+def test_million_character_doc_peak_rss_in_a_fresh_process(
+    nlp: Language, request: pytest.FixtureRequest, record_property: Callable
+) -> None:
+    """A 1M-character doc: checked like any doc, rows fit the position table, and the
+    whole process (imports included) stays under the bound."""
     lang = nlp.lang
-    text = million_char_text(lang)
-    assert len(text) == 1_000_000 <= nlp.max_length
-    nlp("warm up")
-    doc, seconds, growth = measure_peak_rss(lambda: nlp(text))
-    record_property(f"{lang}_1m_seconds", round(seconds, 1))
-    record_property(f"{lang}_1m_peak_rss_growth_mib", growth >> 20)
-    print(f"\n{lang}: 1M chars, {len(doc)} tokens, {seconds:.1f} s, "
-          f"peak RSS growth {growth / (1 << 20):.0f} MiB")
-    check_doc(nlp, doc, text)
-    assert doc._.trf_data.wordpieces.input_ids.shape[1] <= MAX_PIECES
-    assert growth < 2 * GIB
-    # A hang guard, not a benchmark: the machine is shared.
-    assert seconds < 600
-    del doc
+    pipeline_dir = request.getfixturevalue(f"{lang}_pipeline_dir")
+    result = subprocess.run(
+        [sys.executable, "-c", MILLION_CHAR_CHILD, str(pipeline_dir), lang, str(ROOT)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    record_property(f"{lang}_1m_seconds", round(measured["seconds"], 1))
+    record_property(f"{lang}_1m_peak_rss_mib", measured["peak"] >> 20)
+    print(f"\n{lang}: 1M chars, {measured['tokens']} tokens, {measured['seconds']:.1f} s, "
+          f"peak RSS {measured['peak'] / GIB:.2f} GiB")
+    assert measured["row_pieces"] <= MAX_PIECES
+    assert measured["peak"] <= PEAK_RSS_BOUND[lang]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_freed_heap_is_released_on_glibc() -> None:
+    assert release_freed_heap() is True
 
 
 # --- the pieces that keep long docs linear and bounded -----------------------------------

@@ -14,18 +14,16 @@ carries `spacy_albert_training.json`: the `spacy train` overrides that suit its 
 import collections
 import dataclasses
 import io
-import random
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-import numpy
 import srsly
-import torch
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
+from thinc.api import fix_random_seed
 from transformers import AlbertConfig, AlbertModel, AlbertTokenizerFast, BertTokenizerFast
 
 MODEL_MAX_LENGTH = 512
@@ -206,13 +204,6 @@ def write_training_recipe(output_dir: Path, recipe: TrainingRecipe) -> Path:
     return path
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch so a build (or a run) repeats exactly."""
-    random.seed(seed)
-    numpy.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def init_model(
     output_dir: Union[str, Path],
     corpus: Union[str, Path, Sequence[Union[str, Path]]],
@@ -245,7 +236,7 @@ def init_model(
         lang, lines, output_dir, vocab_size or DEFAULT_VOCAB_SIZE[lang]
     )
     tokenizer.save_pretrained(str(output_dir))
-    seed_everything(seed)
+    fix_random_seed(seed)
     model = AlbertModel(albert_config(size, len(tokenizer)))
     model.save_pretrained(str(output_dir), safe_serialization=True)
     write_training_recipe(output_dir, RANDOM_INIT_RECIPE)

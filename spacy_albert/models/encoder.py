@@ -24,6 +24,7 @@ from transformers.utils import ModelOutput
 
 from .alignment import get_exact_alignment
 from .loading import AlbertShim, load_hf_albert
+from .memory import release_freed_heap
 from .precision import inference_autocast, outputs_as_float32
 from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS, tokenize_fitting
 
@@ -155,7 +156,11 @@ def albert_forward(
     flat_spans = [span for doc_spans in nested_spans for span in doc_spans]
     align = get_exact_alignment(flat_spans, encoding["offset_mapping"])
     wordpieces = WordpieceBatch.from_batch_encoding(encoding)
+    del encoding
     wordpieces, align = truncate_oversize_splits(wordpieces, align, max_pieces(model))
+    long_batch = wordpieces.input_ids.size > model.attrs["inference_max_pieces"]
+    if long_batch and not is_train:
+        release_freed_heap()
     with inference_autocast(model.attrs["inference_dtype"], enabled=not is_train):
         if is_train:
             model_output, backprop_tensors = model.layers[0](wordpieces, is_train)
@@ -165,6 +170,8 @@ def albert_forward(
             )
     if not is_train:
         model_output = outputs_as_float32(model_output)
+        if long_batch:
+            release_freed_heap()
     output = FullTransformerBatch(
         spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align
     )
