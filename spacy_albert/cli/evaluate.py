@@ -1,6 +1,6 @@
 """`python -m spacy_albert evaluate`: score a pipeline on a `.spacy` file and
-write scores.json, confusion matrices, a training curve, a displaCy page and a
-markdown report (see `spacy_albert.evaluate`)."""
+write scores.json, confusion matrices, a training curve, a displaCy page,
+calibration figures and a markdown report (see `spacy_albert.evaluate`)."""
 
 from pathlib import Path
 from typing import Optional
@@ -36,6 +36,9 @@ def evaluate_cli(
     batch_size: Optional[int] = typer.Option(
         None, "--batch-size", "-b", help="Batch size for the prediction pass."
     ),
+    n_bins: int = typer.Option(
+        10, "--n-bins", min=1, help="Equal-width bins for ECE and the reliability diagrams."
+    ),
 ) -> None:
     """Evaluate a pipeline with ner and/or text classifiers on a .spacy file.
 
@@ -44,6 +47,11 @@ def evaluate_cli(
     confusion_<component>.png, training_curve.png (with --train-log),
     entities.html and report.md to --output-dir. A classifier at chance level
     (one class for every doc, macro F or AUC at chance) is flagged in red.
+
+    With albert_entity_scorer / albert_calibrator (`python -m spacy_albert
+    calibrate` adds them), the report's Confidence section gives ECE before and
+    after calibration per head (reliability_<head>.png) and, for entities, the
+    P-R curve (precision_recall_<ner>.png) and what the stored min score keeps.
     """
     setup_gpu(gpu_id)
     result = evaluate_pipeline(
@@ -53,6 +61,7 @@ def evaluate_cli(
         train_log=train_log,
         displacy_limit=displacy_limit,
         batch_size=batch_size,
+        confidence_bins=n_bins,
     )
     print_report(result)
     msg.good(f"Saved to {output_dir}: {', '.join(result.files.written())}")

@@ -1,18 +1,29 @@
-"""Evaluation: which docs count (gold), scores (scoring, chance), figures (plots,
-displacy_page), the report (report) and the orchestrator (run.evaluate_pipeline)."""
+"""Evaluation: which docs count (gold), scores (scoring, chance), calibrated
+confidence (confidence), figures (plots, displacy_page), the report (report) and the
+orchestrator (run.evaluate_pipeline)."""
 
 from .chance import chance_level
+from .confidence import ConfidenceMeasurement, measure_confidence
 from .displacy_page import render_entities_html
 from .gold import has_gold_cats, has_ner_annotation, with_gold_cats, with_ner_annotation
-from .plots import plot_confusion, plot_training_curve, read_train_log
+from .plots import (
+    plot_confusion,
+    plot_precision_recall,
+    plot_reliability,
+    plot_training_curve,
+    read_train_log,
+)
 from .report import print_report, render_markdown, write_report
 from .results import (
     CategoryScores,
     ChanceFinding,
+    ConfidenceScores,
     EntityScores,
+    EntityThresholdScores,
     EntityTypeScores,
     EvaluationResult,
     ExclusiveConfusion,
+    HeadCalibration,
     MultilabelConfusion,
     OutputFiles,
     PipelineInfo,
@@ -40,10 +51,14 @@ from .scoring import (
 __all__ = [
     "CategoryScores",
     "ChanceFinding",
+    "ConfidenceMeasurement",
+    "ConfidenceScores",
     "EntityScores",
+    "EntityThresholdScores",
     "EntityTypeScores",
     "EvaluationResult",
     "ExclusiveConfusion",
+    "HeadCalibration",
     "MultilabelConfusion",
     "OutputFiles",
     "PipelineInfo",
@@ -61,7 +76,10 @@ __all__ = [
     "has_gold_cats",
     "has_ner_annotation",
     "load_examples",
+    "measure_confidence",
     "plot_confusion",
+    "plot_precision_recall",
+    "plot_reliability",
     "plot_training_curve",
     "predict",
     "print_report",

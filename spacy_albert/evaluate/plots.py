@@ -1,5 +1,6 @@
-"""Figures: confusion matrices of text classifiers and the training curve, drawn with
-object-oriented matplotlib (an optional dependency, imported when a figure is drawn)."""
+"""Figures: confusion matrices of text classifiers, the training curve, reliability
+diagrams and the entity precision-recall curve, drawn with object-oriented matplotlib
+(an optional dependency, imported when a figure is drawn)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from .results import ExclusiveConfusion, TextcatScores
+from ..confidence.metrics import PRCurve, reliability_diagram
+from ..confidence.outcomes import HeadOutcomes
+from .results import EntityThresholdScores, ExclusiveConfusion, TextcatScores
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -200,6 +203,79 @@ def plot_training_curve(log_path: PathLike, path: PathLike) -> Path:
         f"Training curve: {len(records)} evaluations, last step {last['step']}, "
         f"epoch {last.get('epoch', '?')}"
     )
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
+
+
+def plot_reliability(outcome: HeadOutcomes, calibrated: bool, n_bins: int, path: PathLike) -> Path:
+    """Draw one head's reliability diagram (`confidence.metrics.reliability_diagram`).
+
+    outcome (HeadOutcomes): The head's raw and calibrated confidences and outcomes.
+    calibrated (bool): Draw the calibrated confidences beside the raw ones.
+    n_bins (int): Equal-width confidence bins.
+    path (PathLike): Where to write the PNG.
+    RETURNS (Path): The path written.
+    """
+    path = Path(path)
+    fig = reliability_diagram(
+        outcome.raw,
+        outcome.correct,
+        calibrated=outcome.calibrated if calibrated else None,
+        n_bins=n_bins,
+        title=f"{outcome.name} ({outcome.kind}, {len(outcome.raw)} predictions)",
+    )
+    fig.savefig(path, format="png", dpi=100)
+    return path
+
+
+def plot_precision_recall(
+    name: str, curve: PRCurve, threshold: EntityThresholdScores, path: PathLike
+) -> Path:
+    """Draw precision against recall of "keep entities scoring >= t" over all t, with
+    the stored min score and the precision it was chosen for marked.
+
+    name (str): The entity head's name, used in the title.
+    curve (PRCurve): From `precision_recall_curve` over the calibrated entity scores.
+    threshold (EntityThresholdScores): The stored min score and what it keeps here.
+    path (PathLike): Where to write the PNG.
+    RETURNS (Path): The path written.
+    """
+    path = Path(path)
+    fig = _new_figure(5.5, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(
+        curve.recall,
+        curve.precision,
+        drawstyle="steps-post",
+        marker=".",
+        ms=3,
+        label="keep score >= t",
+    )
+    if threshold.min_precision is not None:
+        ax.axhline(
+            threshold.min_precision,
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"asked precision {threshold.min_precision:g}",
+        )
+    if threshold.min_score is not None and threshold.precision is not None:
+        ax.plot(
+            [threshold.recall],
+            [threshold.precision],
+            "o",
+            color="tab:red",
+            label=f"min score {threshold.min_score:.3g}: P {threshold.precision:.3f}, "
+            f"R {threshold.recall:.3f}",
+        )
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title(f"{name}: entity precision-recall ({threshold.n_gold} gold)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
     fig.tight_layout()
     fig.savefig(path, format="png")
     return path

@@ -1,6 +1,8 @@
 """The evaluation for humans: `report.md` and the console tables. Both renderers draw
-the same tables (`entity_table`, `category_label_table`, `confusion_table`) with one
-number format (`pct`), and both flag a classifier at chance level."""
+the same tables (`entity_table`, `category_label_table`, `confusion_table`,
+`calibration_table`) with one number format per kind (`pct`, `fmt_ece`), both flag a
+classifier at chance level, and both say how to add calibrated confidence when the
+pipeline has none."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from wasabi import MarkdownRenderer, Printer, msg
 
 from .results import (
     ChanceFinding,
+    ConfidenceScores,
     EntityScores,
+    EntityThresholdScores,
     EvaluationResult,
     ExclusiveConfusion,
     TextcatScores,
@@ -28,6 +32,25 @@ def pct(value: float | None) -> str:
     RETURNS (str): The formatted score.
     """
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def fmt_ece(value: float | None) -> str:
+    """An expected calibration error (0–1) with four decimals; "-" when missing.
+
+    value (Optional[float]): The ECE.
+    RETURNS (str): The formatted value.
+    """
+    return "-" if value is None else f"{value:.4f}"
+
+
+CALIBRATE_COMMAND = (
+    "python -m spacy_albert calibrate PIPELINE dev.spacy CALIBRATED --min-precision 0.9"
+)
+NO_CONFIDENCE = (
+    "The pipeline has no `albert_entity_scorer` or `albert_calibrator`: entities carry no "
+    "score and `doc.cats` is not calibrated. To add both, fitted on dev data, run "
+    f"`{CALIBRATE_COMMAND}`, then evaluate CALIBRATED on data it was not fitted on."
+)
 
 
 @dataclass
@@ -91,6 +114,67 @@ def category_metrics_table(name: str, cats: TextcatScores) -> Table:
         rows.insert(1, ("hamming accuracy", pct(cats.hamming_accuracy)))
         rows.append(("threshold", f"{cats.threshold:g}"))
     return Table(f"{name} summary", ("Metric", "Value"), rows)
+
+
+def calibration_table(confidence: ConfidenceScores) -> Table:
+    """Predictions and ECE before/after calibration per head."""
+    rows = [
+        (
+            name,
+            head.kind,
+            str(head.n_predictions),
+            fmt_ece(head.ece_raw),
+            fmt_ece(head.ece_calibrated) if head.calibrated else "not calibrated",
+        )
+        for name, head in confidence.heads.items()
+    ]
+    title = f"Calibration per head (ECE, {confidence.n_bins} equal-width bins)"
+    return Table(title, ("Head", "Kind", "Predictions", "ECE before", "ECE after"), rows)
+
+
+def confidence_notes(result: EvaluationResult, confidence: ConfidenceScores) -> list[str]:
+    """What the pipeline lacks for calibrated confidence, and how to add it."""
+    notes = []
+    if not confidence.fitted:
+        which = (
+            "has no `albert_calibrator`"
+            if confidence.calibrator is None
+            else f"has an unfitted `{confidence.calibrator}`"
+        )
+        notes.append(
+            f"The pipeline {which}: confidences are as the model gave them. Fit a "
+            f"calibration with `{CALIBRATE_COMMAND}`."
+        )
+    if confidence.entity_scorer is None and result.ents is not None:
+        notes.append(
+            "Entities carry no score: the pipeline has no `albert_entity_scorer` "
+            "(`python -m spacy_albert calibrate` adds it after the ner)."
+        )
+    return notes
+
+
+def describe_entity_threshold(threshold: EntityThresholdScores) -> str:
+    """The stored entity min score and what it keeps on the evaluation docs, in words."""
+    if threshold.min_score is None:
+        if threshold.min_precision is None:
+            return (
+                "No entity min score is stored (`python -m spacy_albert calibrate "
+                "--min-precision P` stores one)."
+            )
+        return (
+            f"No entity min score is stored: no score reached precision "
+            f"{threshold.min_precision:g} on the docs the calibration was fitted on."
+        )
+    asked = (
+        f", chosen on dev for precision >= {threshold.min_precision:g}"
+        if threshold.min_precision is not None
+        else ""
+    )
+    return (
+        f"Entity min score {threshold.min_score:.4g}{asked}: on these docs it keeps "
+        f"{threshold.kept} entities, precision {pct(threshold.precision)}, recall "
+        f"{pct(threshold.recall)} of {threshold.n_gold} gold entities."
+    )
 
 
 def describe_chance(finding: ChanceFinding) -> str:
@@ -169,9 +253,34 @@ def _categories_markdown(
         md.add(f"![{name} confusion matrix]({image})")
 
 
+def _confidence_markdown(md: MarkdownRenderer, result: EvaluationResult) -> None:
+    md.add(md.title(2, "Confidence"))
+    confidence = result.confidence
+    if confidence is None:
+        md.add(NO_CONFIDENCE)
+        return
+    md.add(
+        "Expected calibration error (ECE: the bin-weighted gap between confidence and the "
+        "share of right predictions) per head, before (as the model gave them) and after "
+        "`albert_calibrator`. A prediction is a doc's top label (exclusive), an annotated "
+        "label of a doc (multi-label) or a predicted entity (`span._.score`)."
+    )
+    md.add(_markdown_table(md, calibration_table(confidence)))
+    for note in confidence_notes(result, confidence):
+        md.add(f"> {note}")
+    for name, image in result.files.reliability.items():
+        md.add(f"![{name} reliability diagram]({image})")
+    if confidence.entity_threshold is not None:
+        md.add(describe_entity_threshold(confidence.entity_threshold))
+    if result.files.precision_recall:
+        image = result.files.precision_recall
+        md.add(f"![entity precision-recall curve]({image})")
+
+
 def render_markdown(result: EvaluationResult) -> str:
     """The markdown report: pipeline, data and speed, then per-label tables,
-    confusion matrices, chance-level warnings and links to the figures.
+    confusion matrices, chance-level warnings, confidence calibration and links
+    to the figures.
 
     result (EvaluationResult): What `evaluate_pipeline` measured.
     RETURNS (str): The markdown text.
@@ -196,6 +305,8 @@ def render_markdown(result: EvaluationResult) -> str:
         _entities_markdown(md, result, result.ents)
     for name, cats in result.cats.items():
         _categories_markdown(md, result, name, cats)
+    if result.ents is not None or result.cats or result.confidence is not None:
+        _confidence_markdown(md, result)
     if result.files.training_curve:
         md.add(md.title(2, "Training curve"))
         md.add(f"![training curve]({result.files.training_curve})")
@@ -246,8 +357,9 @@ def _summary_rows(result: EvaluationResult) -> list[tuple[str, str]]:
 
 def print_report(result: EvaluationResult, printer: Printer = msg) -> None:
     """Print the evaluation in the style of `spacy evaluate`: a summary, P/R/F per
-    entity type and per label, each classifier's confusion table, and in red
-    (`Printer.fail`) every classifier at chance level.
+    entity type and per label, each classifier's confusion table, ECE per head (or
+    how to add calibrated confidence), and in red (`Printer.fail`) every classifier
+    at chance level.
 
     result (EvaluationResult): What `evaluate_pipeline` measured.
     printer (Printer): The wasabi printer to write with.
@@ -261,6 +373,15 @@ def print_report(result: EvaluationResult, printer: Printer = msg) -> None:
             continue
         _print_table(printer, category_label_table(name, cats))
         _print_table(printer, confusion_table(name, cats))
+    confidence = result.confidence
+    if confidence is not None:
+        _print_table(printer, calibration_table(confidence))
+        if confidence.entity_threshold is not None:
+            printer.info(describe_entity_threshold(confidence.entity_threshold))
+        for note in confidence_notes(result, confidence):
+            printer.warn(note)
+    elif result.ents is not None or result.cats:
+        printer.info(NO_CONFIDENCE)
     for name, findings in result.heads_at_chance.items():
         printer.fail(f"{name} is at chance level", "; ".join(map(describe_chance, findings)))
 

@@ -164,6 +164,72 @@ class TextcatScores:
 
 
 @dataclass
+class HeadCalibration:
+    """How well one head's confidences match its outcomes on the evaluation docs.
+
+    kind (Literal["exclusive", "multilabel", "entities"]): What one prediction is: a
+        doc's top label, one annotated (doc, label) decision, or one predicted entity.
+    n_predictions (int): Predictions measured.
+    calibrated (bool): The calibrator holds a fitted calibration for this head.
+    ece_raw (Optional[float]): ECE of the confidences as the model gave them; None
+        without predictions.
+    ece_calibrated (Optional[float]): ECE after calibration; None when the head is not
+        calibrated or has no predictions.
+    """
+
+    kind: Literal["exclusive", "multilabel", "entities"]
+    n_predictions: int
+    calibrated: bool
+    ece_raw: float | None
+    ece_calibrated: float | None
+
+
+@dataclass
+class EntityThresholdScores:
+    """The entity min score stored by `calibrate --min-precision`, and what it keeps here.
+
+    min_score (Optional[float]): Keep entities whose (calibrated) score is >= this; None
+        when the calibrator stores none.
+    min_precision (Optional[float]): The precision it was chosen for on dev.
+    precision (Optional[float]): Precision of the kept entities on these docs; None
+        when there is no threshold or it keeps nothing.
+    recall (Optional[float]): Kept correct entities over gold entities; None without a
+        threshold.
+    kept (int): Entities kept.
+    n_gold (int): Gold entities, on the docs with NER annotation.
+    """
+
+    min_score: float | None
+    min_precision: float | None
+    precision: float | None
+    recall: float | None
+    kept: int
+    n_gold: int
+
+
+@dataclass
+class ConfidenceScores:
+    """Calibration of the pipeline's confidences (`doc.cats`, `span._.score`) on the
+    evaluation docs, for a pipeline with `albert_entity_scorer` and/or `albert_calibrator`.
+
+    entity_scorer (Optional[str]): The `albert_entity_scorer` component, if any.
+    calibrator (Optional[str]): The `albert_calibrator` component, if any.
+    fitted (bool): The calibrator holds a fitted calibration.
+    n_bins (int): Equal-width confidence bins of ECE and the reliability diagrams.
+    heads (dict[str, HeadCalibration]): Per text classifier, then the entities (named
+        after the scorer's ner), in pipeline order.
+    entity_threshold (Optional[EntityThresholdScores]): None without entity scores.
+    """
+
+    entity_scorer: str | None
+    calibrator: str | None
+    fitted: bool
+    n_bins: int
+    heads: dict[str, HeadCalibration] = field(default_factory=dict)
+    entity_threshold: EntityThresholdScores | None = None
+
+
+@dataclass
 class PredictionSpeed:
     """Speed of the prediction pass over the evaluation docs."""
 
@@ -192,11 +258,14 @@ class OutputFiles:
     confusion: dict[str, str] = field(default_factory=dict)
     entities_html: str | None = None
     training_curve: str | None = None
+    reliability: dict[str, str] = field(default_factory=dict)
+    precision_recall: str | None = None
 
     def written(self) -> list[str]:
         """RETURNS (list[str]): Every file written, in a stable order."""
-        names = [self.scores, self.report, *self.confusion.values()]
-        return names + [name for name in (self.entities_html, self.training_curve) if name]
+        names = [self.scores, self.report, *self.confusion.values(), *self.reliability.values()]
+        optional = (self.entities_html, self.training_curve, self.precision_recall)
+        return names + [name for name in optional if name]
 
 
 @dataclass
@@ -207,6 +276,8 @@ class EvaluationResult:
     ents (Optional[EntityScores]): None if the pipeline has no entity recognizer.
     ents_seqeval (Optional[SeqevalScores]): None without entities or seqeval.
     cats (dict[str, TextcatScores]): Per text classifier, by component name.
+    confidence (Optional[ConfidenceScores]): None without `albert_entity_scorer` and
+        `albert_calibrator`.
     """
 
     pipeline: PipelineInfo
@@ -216,6 +287,7 @@ class EvaluationResult:
     ents: EntityScores | None = None
     ents_seqeval: SeqevalScores | None = None
     cats: dict[str, TextcatScores] = field(default_factory=dict)
+    confidence: ConfidenceScores | None = None
     files: OutputFiles = field(default_factory=OutputFiles)
 
     @property
@@ -232,5 +304,6 @@ class EvaluationResult:
             "ents": None if self.ents is None else self.ents.to_dict(),
             "ents_seqeval": None if self.ents_seqeval is None else self.ents_seqeval.to_dict(),
             "cats": {name: cats.to_dict() for name, cats in self.cats.items()},
+            "confidence": None if self.confidence is None else asdict(self.confidence),
             "files": asdict(self.files),
         }

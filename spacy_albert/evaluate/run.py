@@ -1,8 +1,9 @@
 """`evaluate_pipeline`: run a pipeline with `ner` and/or text classifiers (`textcat`,
 `textcat_multilabel`, `albert_textcat`) over gold data and write what a human reads:
-scores.json, confusion matrices, a training curve, a displaCy page and report.md.
-Scoring is in `scoring.py`, which docs count in `gold.py`, figures in `plots.py`,
-the page in `displacy_page.py`, the report in `report.py`."""
+scores.json, confusion matrices, a training curve, a displaCy page, calibration
+figures and report.md. Scoring is in `scoring.py`, which docs count in `gold.py`,
+confidence calibration in `confidence.py`, figures in `plots.py`, the page in
+`displacy_page.py`, the report in `report.py`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from spacy.language import Language
 from spacy.pipeline import EntityRecognizer, MultiLabel_TextCategorizer, TextCategorizer
 from spacy.training import Corpus, Example
 
+from .confidence import ConfidenceMeasurement, measure_confidence
 from .displacy_page import render_entities_html
 from .gold import has_ner_annotation
-from .plots import plot_confusion, plot_training_curve
+from .plots import plot_confusion, plot_precision_recall, plot_reliability, plot_training_curve
 from .report import write_report
 from .results import EvaluationResult, OutputFiles, PipelineInfo, PredictionSpeed
 from .scoring import score_entities, score_seqeval, score_textcat
@@ -154,6 +156,30 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name)
 
 
+def write_confidence_figures(
+    measurement: ConfidenceMeasurement, output_dir: Path, files: OutputFiles
+) -> None:
+    """Draw a reliability diagram per head with predictions and the entity P-R curve.
+
+    measurement (ConfidenceMeasurement): From `measure_confidence`.
+    output_dir (Path): Where to write the PNGs.
+    files (OutputFiles): Gets the names written.
+    """
+    scores = measurement.scores
+    for outcome in measurement.outcomes:
+        head = scores.heads[outcome.name]
+        if not head.n_predictions:
+            continue
+        filename = f"reliability_{_safe_name(outcome.name)}.png"
+        plot_reliability(outcome, head.calibrated, scores.n_bins, output_dir / filename)
+        files.reliability[outcome.name] = filename
+        curve, threshold = measurement.entity_curve, scores.entity_threshold
+        if outcome.kind == "entities" and curve is not None and threshold is not None:
+            filename = f"precision_recall_{_safe_name(outcome.name)}.png"
+            plot_precision_recall(outcome.name, curve, threshold, output_dir / filename)
+            files.precision_recall = filename
+
+
 def evaluate_pipeline(
     nlp: Language | PathLike,
     examples_or_path: Iterable[Example] | PathLike,
@@ -162,6 +188,7 @@ def evaluate_pipeline(
     displacy_limit: int = 25,
     *,
     batch_size: int | None = None,
+    confidence_bins: int = 10,
 ) -> EvaluationResult:
     """Evaluate a pipeline and write a readable report to `output_dir`:
 
@@ -172,6 +199,10 @@ def evaluate_pipeline(
     * `training_curve.png` if `train_log` is given.
     * `entities.html`: displaCy page of the first `displacy_limit` docs with
       predicted entities or NER gold (if any).
+    * With `albert_entity_scorer` and/or `albert_calibrator` (added by `python -m
+      spacy_albert calibrate`): `reliability_<head>.png` per head and, with entity
+      scores, `precision_recall_<ner>.png`; their numbers are `scores.json`'s
+      `confidence` (see `confidence.py`).
     * `report.md`: the tables for humans.
 
     Entities are scored only on docs whose reference has NER annotation, and each
@@ -184,6 +215,7 @@ def evaluate_pipeline(
     train_log (Optional[PathLike]): A ConsoleLogger.v3 JSONL training log.
     displacy_limit (int): How many docs to render in `entities.html`.
     batch_size (Optional[int]): Batch size of the prediction pass.
+    confidence_bins (int): Equal-width bins of ECE and the reliability diagrams.
     RETURNS (EvaluationResult): What was measured and which files were written.
     """
     if not isinstance(nlp, Language):
@@ -231,6 +263,10 @@ def evaluate_pipeline(
     if ner_names or any(has_ner_annotation(eg.reference) for eg in predicted):
         html_path = render_entities_html(predicted, output_dir / "entities.html", displacy_limit)
         result.files.entities_html = html_path.name if html_path else None
+    measurement = measure_confidence(nlp, predicted, n_bins=confidence_bins)
+    if measurement is not None:
+        result.confidence = measurement.scores
+        write_confidence_figures(measurement, output_dir, result.files)
     if train_log is not None:
         plot_training_curve(train_log, output_dir / "training_curve.png")
         result.files.training_curve = "training_curve.png"

@@ -102,6 +102,8 @@ def test_evaluate_pipeline_writes_files(tiny_pipeline: dict[str, Any], tmp_path:
         "confusion": {"textcat": "confusion_textcat.png"},
         "entities_html": "entities.html",
         "training_curve": "training_curve.png",
+        "reliability": {},
+        "precision_recall": None,
     }
     assert_png(out / "confusion_textcat.png")
     assert_png(out / "training_curve.png")
@@ -119,11 +121,14 @@ def test_evaluate_pipeline_writes_files(tiny_pipeline: dict[str, Any], tmp_path:
 
 def test_scores_json_layout(tiny_pipeline: dict[str, Any], tmp_path: Path) -> None:
     """`EvaluationResult.to_dict()` keeps the scores.json layout of 0.1.0, plus the
-    chance-level findings per classifier."""
+    chance-level findings per classifier and the confidence section (None without
+    albert_entity_scorer / albert_calibrator; its layout: test_confidence.py)."""
     data = evaluate_pipeline(tiny_pipeline["nlp"], tiny_pipeline["dev_path"], tmp_path).to_dict()
     assert set(data) == {
-        "pipeline", "data", "n_examples", "speed", "ents", "ents_seqeval", "cats", "files"
+        "pipeline", "data", "n_examples", "speed", "ents", "ents_seqeval", "cats", "confidence",
+        "files",
     }
+    assert data["confidence"] is None
     assert set(data["pipeline"]) == {"lang", "name", "version", "components"}
     assert set(data["speed"]) == {"words_per_second", "n_words", "n_docs", "seconds"}
     assert set(data["ents"]) == {
@@ -144,7 +149,8 @@ def test_scores_json_layout(tiny_pipeline: dict[str, Any], tmp_path: Path) -> No
     assert set(cats["confusion_matrix"]) == {"rows", "columns", "labels", "matrix"}
     assert (cats["type"], cats["factory"]) == ("exclusive", "textcat")
     assert set(data["files"]) == {
-        "scores", "report", "confusion", "entities_html", "training_curve"
+        "scores", "report", "confusion", "entities_html", "training_curve", "reliability",
+        "precision_recall",
     }
 
 
