@@ -24,8 +24,8 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-from spacy_albert.models import architectures
 from spacy_albert.annotate.records import annotate_text, validate_text
+from spacy_albert.models import architectures
 from spacy_albert.models.architectures import tokenize_in_chunks
 from spacy_albert.pipeline.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
 
