@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-from spacy_albert.annotate.local import annotate_text, validate_text
+from spacy_albert.annotate.records import annotate_text, validate_text
 from spacy_albert.models.memory import release_freed_heap
 from spacy_albert.models.tokenization import encodable, tokenize_in_chunks
 from spacy_albert.pipeline.tokenizer import (

@@ -1,14 +1,19 @@
-"""`python -m spacy_albert annotate`: annotate a JSONL or text file of any size, resumably."""
+"""`python -m spacy_albert annotate`: annotate a JSONL, text or Parquet file, resumably."""
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from wasabi import msg
 
-from ..annotate.local import INPUT_FORMATS, ResumeError, annotate_file
+from ..annotate.local import annotate_file
+from ..annotate.options import INPUT_FORMATS, AnnotateOptions, AnnotateStats
+from ..annotate.ray_engine import RayAnnotateStats, RayOptions, annotate_with_ray
+from ..annotate.resume import ResumeError
 from ._app import app
+
+ENGINES = ("local", "ray")
 
 
 @app.command("annotate")
@@ -20,10 +25,11 @@ def annotate_cli(
         ...,
         exists=True,
         dir_okay=False,
-        help="JSONL (one object per line) or plain text (one doc per line).",
+        help="JSONL (one object per line), plain text (one doc per line) or Parquet.",
     ),
     output_path: Path = typer.Argument(
-        ..., dir_okay=False, help="Output JSONL; an existing one is continued (--no-resume)."
+        ..., dir_okay=False, help="Output JSONL; an existing one is continued (--no-resume). "
+        "--engine ray also writes Parquet (.parquet/.pq), whole."
     ),
     batch_size: int = typer.Option(
         64, "--batch-size", "-b", min=1, help="Docs per batch; output is fsynced after each."
@@ -38,7 +44,8 @@ def annotate_cli(
     input_format: str = typer.Option(
         "auto",
         "--format",
-        help="Input format: auto, jsonl or text (auto: .jsonl/.ndjson/.json are JSONL).",
+        help="Input format: auto, jsonl, text or parquet (auto: .jsonl/.ndjson/.json are "
+        "JSONL, .parquet/.pq Parquet, anything else text).",
     ),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="Continue an existing output, or overwrite it."
@@ -72,21 +79,48 @@ def annotate_cli(
     running the same command again: a torn last line is dropped, finished lines are
     skipped, and no record is written twice. Memory stays constant in the file size.
     """
-    import spacy
-
     if input_format not in INPUT_FORMATS:
         msg.fail(f"--format must be one of {', '.join(INPUT_FORMATS)}", exits=1)
-    if engine not in ("local", "ray"):
-        msg.fail("--engine must be local or ray", exits=1)
-    if engine == "ray":
-        from ..annotate.ray_engine import annotate_cli_ray
+    if engine not in ENGINES:
+        msg.fail(f"--engine must be one of {', '.join(ENGINES)}", exits=1)
+    options = AnnotateOptions(
+        batch_size=batch_size, text_field=text_field, id_field=id_field,
+        input_format=input_format, resume=resume,  # type: ignore[arg-type]
+    )
+    try:
+        if engine == "ray":
+            ray_options = RayOptions(
+                num_actors=num_actors, address=address, code=code,
+                num_gpus_per_actor=1.0 if gpu_id >= 0 else 0.0, show_progress=progress,
+            )
+            stats: AnnotateStats = annotate_with_ray(
+                pipeline, input_path, output_path, options, ray_options
+            )
+        else:
+            stats = _annotate_local(pipeline, input_path, output_path, options, n_process,
+                                    gpu_id, progress)
+    except ResumeError as err:
+        msg.fail("Cannot resume", str(err), exits=1)
+    except ImportError as err:
+        msg.fail(str(err), exits=1)
+    skipped = f" (skipped {stats.skipped:,} already done)" if stats.skipped else ""
+    speed = ""
+    if isinstance(stats, RayAnnotateStats):
+        speed = (f" {stats.docs_per_second:,.1f} docs/s on {stats.num_actors} actor(s) "
+                 f"({stats.seconds:.1f}s including Ray start-up).")
+    msg.good(
+        f"Wrote {stats.written:,} records to {output_path}{skipped}; "
+        f"{stats.errors:,} error records.{speed}"
+    )
 
-        annotate_cli_ray(
-            pipeline, input_path, output_path, batch_size=batch_size, num_actors=num_actors,
-            address=address, text_field=text_field, id_field=id_field,
-            input_format=input_format, resume=resume, code=code, gpu_id=gpu_id,
-        )
-        return
+
+def _annotate_local(
+    pipeline: str, input_path: Path, output_path: Path, options: AnnotateOptions,
+    n_process: int, gpu_id: int, progress: bool,
+) -> AnnotateStats:
+    """Load the pipeline and run `annotate_file`, with a progress bar over the input's bytes."""
+    import spacy
+
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(pipeline)
@@ -98,31 +132,13 @@ def annotate_cli(
             bar.set_postfix(docs=written, refresh=False)
 
     try:
-        counts = annotate_file(
-            nlp,
-            input_path,
-            output_path,
-            batch_size=batch_size,
-            n_process=n_process,
-            resume=resume,
-            text_field=text_field,
-            id_field=id_field,
-            input_format=input_format,
-            progress=update,
-        )
-    except ResumeError as err:
-        msg.fail("Cannot resume", str(err), exits=1)
+        return annotate_file(nlp, input_path, output_path, options, n_process, update)
     finally:
         if bar is not None:
             bar.close()
-    skipped = f" (skipped {counts['skipped']:,} already done)" if counts["skipped"] else ""
-    msg.good(
-        f"Wrote {counts['written']:,} records to {output_path}{skipped}; "
-        f"{counts['errors']:,} error records."
-    )
 
 
-def _progress_bar(input_path: Path) -> Optional[object]:
+def _progress_bar(input_path: Path) -> Optional[Any]:
     """A tqdm bar over the input's bytes, on stderr (None when tqdm is missing)."""
     try:
         from tqdm import tqdm

@@ -4,25 +4,22 @@ One local Ray instance (127.0.0.1 only, 2 CPUs, no dashboard) serves the whole m
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import spacy
+from typer.testing import CliRunner
 
+from spacy_albert.annotate.inputs import iter_input_records
 from spacy_albert.annotate.local import annotate_file, annotate_records
+from spacy_albert.annotate.options import AnnotateOptions
+from spacy_albert.cli import app
 from tests.conftest import CORPUS
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("pyarrow")
 
-from spacy_albert.annotate.ray_engine import (  # noqa: E402
-    annotate_cli_ray,
-    annotate_with_ray,
-    init_local_ray,
-    iter_parquet_records,
-    shutdown_local_ray,
-)
+from spacy_albert.annotate.ray_engine import RayOptions, annotate_with_ray  # noqa: E402
 
 MARKER = "BOOM-RAISE"
 CODE = f'''
@@ -52,13 +49,6 @@ def assert_same_records(got: bytes, expected: bytes) -> None:
         }
         if "cats" in b:
             assert a["cats"] == pytest.approx(b["cats"], rel=1e-5, abs=1e-7)
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    init_local_ray(num_cpus=2)
-    yield
-    shutdown_local_ray()
 
 
 @pytest.fixture(scope="module")
@@ -97,16 +87,17 @@ def local_output(raising_pipeline, input_file, tmp_path_factory) -> bytes:
     """The single-machine output (`annotate_file`), the reference."""
     nlp = spacy.load(raising_pipeline)
     path = tmp_path_factory.mktemp("local") / "out.jsonl"
-    annotate_file(nlp, input_file, path, batch_size=BATCH, resume=False)
+    annotate_file(nlp, input_file, path, AnnotateOptions(batch_size=BATCH, resume=False))
     return path.read_bytes()
 
 
 def test_same_records_as_single_machine(ray_local, raising_pipeline, code_file, input_file,
                                         local_output, tmp_path):
     out = tmp_path / "ray.jsonl"
-    stats = annotate_with_ray(raising_pipeline, input_file, out, num_actors=2,
-                              batch_size=BATCH, code=code_file, resume=False,
-                              show_progress=False)
+    stats = annotate_with_ray(
+        raising_pipeline, input_file, out, AnnotateOptions(batch_size=BATCH, resume=False),
+        RayOptions(num_actors=2, code=code_file, show_progress=False),
+    )
     assert_same_records(out.read_bytes(), local_output)
     # Split on "\n" only: a record's text may hold U+2028, which splitlines() splits on.
     records = [json.loads(line) for line in out.read_bytes().split(b"\n") if line]
@@ -132,10 +123,14 @@ def test_resume_continues_a_killed_run(ray_local, raising_pipeline, code_file, i
     # even the floats (which depend on a batch's padding) come out the same.
     head = local_output.split(b"\n")[: 2 * BATCH]
     out.write_bytes(b"\n".join(head) + b'\n{"id": "torn li')
-    # Through the function `annotate --engine ray` calls (resume is its default).
-    stats = annotate_cli_ray(str(raising_pipeline), input_file, out, num_actors=1,
-                             batch_size=BATCH, code=code_file)
-    assert stats.skipped == 2 * BATCH
+    # Through `annotate --engine ray` (resume is its default), on this module's Ray.
+    result = CliRunner().invoke(app, [
+        "annotate", str(raising_pipeline), str(input_file), str(out), "--engine", "ray",
+        "--num-actors", "1", "--batch-size", str(BATCH), "--code", str(code_file),
+        "--no-progress",
+    ])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {2 * BATCH:,} already done" in " ".join(result.output.split())
     assert out.read_bytes().startswith(b"\n".join(head) + b"\n")
     assert_same_records(out.read_bytes(), local_output)
 
@@ -150,15 +145,13 @@ def test_parquet_in_and_out(ray_local, raising_pipeline, code_file, tmp_path):
     ids = [r["id"] for r in dev[:20]] + ["null-text", None]
     pq.write_table(pa.table({"id": ids, "text": texts}), source, row_group_size=7)
     out = tmp_path / "out.parquet"
-    # ship_pipeline: the actors unpack the pipeline sent through the object store, as on
-    # a cluster without a shared file system.
-    stats = annotate_with_ray(raising_pipeline, source, out, num_actors=1, batch_size=8,
-                              code=code_file, ship_pipeline=True, show_progress=False)
+    stats = annotate_with_ray(raising_pipeline, source, out, AnnotateOptions(batch_size=8),
+                              RayOptions(code=code_file, show_progress=False))
     assert stats.written == 22 and stats.errors == 2
     assert not out.with_name(out.name + ".partial").exists()
     rows = pq.read_table(out).to_pylist()
     nlp = spacy.load(raising_pipeline)
-    expected = [r for _, r in annotate_records(nlp, iter_parquet_records(source), batch_size=8)]
+    expected = [r for _, r in annotate_records(nlp, iter_input_records(source), batch_size=8)]
     assert [row["id"] for row in rows] == [
         r["id"] if isinstance(r["id"], str) else json.dumps(r["id"]) for r in expected
     ]
@@ -173,43 +166,30 @@ def test_parquet_in_and_out(ray_local, raising_pipeline, code_file, tmp_path):
     assert rows[21]["id"] == "22" and rows[21]["error"] == "ValueError: marker text"
 
 
-def _descendants(pid: int) -> set:
-    children: dict = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
-def test_local_ray_listens_on_loopback_only(ray_local):
-    inodes = set()
-    for pid in _descendants(os.getpid()):
-        try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        except OSError:
-            continue
-    listening = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not Path(table).exists():
-            continue
-        for row in Path(table).read_text().splitlines()[1:]:
-            fields = row.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN, one of Ray's
-                listening.append(fields[1].split(":")[0])
-    assert listening, "Ray's processes should be listening somewhere"
-    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
-    assert set(listening) <= loopback, listening
+def test_hard_inputs(ray_local, raising_pipeline, code_file, tmp_path):
+    """Invalid UTF-8, JSON that is not an object and a 5 MB text (over `nlp.max_length`)
+    are one error record each on Ray too, byte for byte what the local engine writes."""
+    lines = [json.dumps({"id": f"r{i}", "text": f"Shares of Acme fell {i}."}).encode()
+             for i in range(12)]
+    lines[2] = b'{"id": "latin1", "text": "caf\xe9"}'
+    lines[3] = b"[1, 2, 3]"
+    lines[4] = b"null"
+    lines[7] = json.dumps({"id": "huge", "text": "word " * (1 << 20)}).encode()
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    options = AnnotateOptions(batch_size=4, resume=False)
+    expected = tmp_path / "local.jsonl"
+    annotate_file(spacy.load(raising_pipeline), source, expected, options)
+    out = tmp_path / "ray.jsonl"
+    stats = annotate_with_ray(raising_pipeline, source, out, options,
+                              RayOptions(code=code_file, show_progress=False))
+    assert_same_records(out.read_bytes(), expected.read_bytes())
+    records = [json.loads(line) for line in out.read_bytes().split(b"\n") if line]
+    assert [r["id"] for r in records] == [
+        "r0", "r1", 3, 4, 5, "r5", "r6", "huge", "r8", "r9", "r10", "r11"
+    ]
+    assert stats.written == 12 and stats.errors == 4
+    assert records[2]["error"].startswith("invalid UTF-8")
+    assert records[3]["error"] == "expected a JSON object, got list"
+    assert records[4]["error"] == "expected a JSON object, got NoneType"
+    assert "E088" in records[7]["error"]
