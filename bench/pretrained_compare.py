@@ -1,0 +1,237 @@
+"""Same checkpoint, data and number of updates: spacy-albert against the seed's HF loop.
+
+    python -m bench.pretrained_compare --corpus corpus/en_pretrained_real \
+        --model models/en-pretrained [--steps 3000] [--batch 32] [--seeds 3] \
+        [--lr-grid 5e-5,1e-4,2e-4] [--systems albert-sentence,albert-document,hf-ner,hf-sst2] \
+        [--threads 2] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
+
+Systems, all on the same imported checkpoint and the corpus `bench.pretrained_data` wrote:
+- albert-sentence / albert-document: the joint textcat+ner pipeline (configs/textcat_ner.cfg),
+  trained and scored on one doc per CoNLL sentence, or per -DOCSTART- document (the encoder's
+  strided windows then read the sentences around each one, as FLERT does);
+- hf-ner / hf-sst2: the seed's loop (`bench.hf_training`): AlbertForTokenClassification on CoNLL
+  sentences with first-subword labels, AlbertForSequenceClassification on SST-2.
+
+The budget is the same for all: `steps` updates, AdamW, warmup_linear with 10 % warm-up,
+weight decay 0.01, clipping 1.0. An HF update is `batch` CoNLL sentences (or SST-2 texts); a
+spacy-albert update is a batch of as many words as `batch` CoNLL sentences plus `batch` SST-2
+texts hold on average (`spacy.batch_by_words.v1`), so with the corpus's default balance (as
+many SST-2 texts as CoNLL sentences) each task gets the same text per update. The learning
+rate of each system is its best on dev from the same grid at seed 0 (the joint pipeline by the
+mean of CoNLL F1 and SST-2 accuracy, each HF model by its own task); seeds 1.. then train at
+that rate. Every system is scored by the same functions (seqeval entity F1, accuracy) on dev
+and test. The results file is rewritten after every run.
+"""
+
+import argparse
+import os
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import srsly  # noqa: E402
+import torch  # noqa: E402
+
+from .pretrained_data import CONTEXTS, Context, SplitData, load_split  # noqa: E402
+from .pretrained_systems import (  # noqa: E402
+    CompareBudget,
+    HFTask,
+    Scores,
+    Trained,
+    Trainer,
+    albert_trainer,
+    batch_words,
+    hf_trainer,
+)
+from .run import cpu_name, load_average  # noqa: E402
+from .settings import RESULTS  # noqa: E402
+
+SYSTEMS = ("albert-sentence", "albert-document", "hf-ner", "hf-sst2")
+DESCRIPTIONS = {
+    "albert-sentence": "spacy-albert joint textcat+ner, one doc per CoNLL sentence",
+    "albert-document": "spacy-albert joint textcat+ner, one doc per CoNLL document",
+    "hf-ner": "HF loop: AlbertForTokenClassification, first-subword labels",
+    "hf-sst2": "HF loop: AlbertForSequenceClassification",
+}
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16",
+             "amx_int8")
+
+
+@dataclass
+class SeedRun:
+    """One training run at the chosen learning rate."""
+
+    seed: int
+    dev: Scores
+    test: Scores
+    train_seconds: float
+    train_words_per_s: float
+
+
+@dataclass
+class SystemResult:
+    """One system's learning-rate search and seed runs."""
+
+    description: str
+    lr_search: dict[str, Scores] = field(default_factory=dict)
+    learn_rate: Optional[float] = None
+    runs: list[SeedRun] = field(default_factory=list)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean and sample standard deviation over the seeds of each score."""
+        out: dict[str, dict[str, float]] = {}
+        for split in ("dev", "test"):
+            for metric in ("conll_f1", "sst2_accuracy"):
+                values = [getattr(getattr(run, split), metric) for run in self.runs]
+                if values and values[0] is not None:
+                    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+                    out[f"{split}_{metric}"] = {"mean": round(statistics.mean(values), 2),
+                                                "std": round(spread, 2)}
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def seed_run(seed: int, trained: Trained, dev: Scores) -> SeedRun:
+    return SeedRun(seed, dev, trained.score("test"), round(trained.seconds, 1),
+                   round(trained.words / max(trained.seconds, 1e-9), 1))
+
+
+def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
+          saved: Callable[[], None]) -> SystemResult:
+    """Pick the learning rate on dev at seed 0, then train the other seeds at it.
+
+    train (Trainer): (learn_rate, seed) -> the trained system.
+    budget (CompareBudget): The grid and the number of seeds.
+    result (SystemResult): Filled in place.
+    saved (Callable[[], None]): Called after every run (writes the results file).
+    """
+    candidates: dict[float, tuple[Trained, Scores]] = {}
+    for learn_rate in budget.lr_grid:
+        trained = train(learn_rate, 0)
+        candidates[learn_rate] = (trained, trained.score("dev"))
+        result.lr_search[f"{learn_rate:g}"] = candidates[learn_rate][1]
+        saved()
+    best = max(budget.lr_grid, key=lambda rate: candidates[rate][1].selection())
+    result.learn_rate = best
+    trained, dev = candidates[best]
+    candidates.clear()  # the HF models of the other rates are no longer needed
+    result.runs.append(seed_run(0, trained, dev))
+    saved()
+    for seed in range(1, budget.seeds):
+        trained = train(best, seed)
+        result.runs.append(seed_run(seed, trained, trained.score("dev")))
+        saved()
+    return result
+
+
+# ---------------------------------------------------------------- the run
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's vector and matrix extensions that decide torch's CPU kernels."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                return [flag for flag in CPU_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.pretrained_compare",
+                                     description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True,
+                        help="The layout `bench.pretrained_data corpus` wrote.")
+    parser.add_argument("--model", type=Path, required=True,
+                        help="The imported checkpoint (init-model --from).")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr-grid", default="5e-5,1e-4,2e-4")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS / "pretrained_compare.json")
+    parser.add_argument("--work-dir", type=Path, default=Path("training") / "pretrained_compare")
+    args = parser.parse_args(argv)
+    try:
+        args.lr_grid = tuple(float(rate) for rate in args.lr_grid.split(",") if rate.strip())
+    except ValueError:
+        parser.error(f"--lr-grid: comma-separated numbers, got {args.lr_grid!r}")
+    args.systems = tuple(name.strip() for name in args.systems.split(",") if name.strip())
+    unknown = sorted(set(args.systems) - set(SYSTEMS))
+    if unknown or not args.systems:
+        parser.error(f"--systems: unknown {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {', '.join(SYSTEMS)}")
+    if args.steps < 2 or args.batch < 1 or args.seeds < 1 or not args.lr_grid:
+        parser.error("--steps must be >= 2, --batch and --seeds >= 1, --lr-grid not empty")
+    return args
+
+
+def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
+                 train: SplitData, splits: dict[Context, dict[str, SplitData]]) -> Trainer:
+    if name in ("hf-ner", "hf-sst2"):
+        task: HFTask = "ner" if name == "hf-ner" else "sst2"
+        return hf_trainer(task, args.model, budget, train, splits["sentence"])
+    context: Context = "document" if name == "albert-document" else "sentence"
+    return albert_trainer(args.model, args.corpus, context, budget, args.work_dir,
+                          splits[context])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started, load_start = time.perf_counter(), load_average()
+    command = "python -m bench.pretrained_compare " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv))
+    train = load_split(args.corpus, "sentence", "train")
+    budget = CompareBudget(args.steps, args.batch, batch_words(train, args.batch),
+                           args.lr_grid, args.seeds)
+    splits = {context: {split: load_split(args.corpus, context, split)
+                        for split in ("dev", "test")} for context in CONTEXTS}
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    systems: dict[str, SystemResult] = {}
+    setup = {
+        **asdict(budget), "warmup": budget.warmup,
+        "schedule": "AdamW, warmup_linear (10 % warm-up) to 0 at the last update, weight decay "
+                    "0.01, gradient clipping 1.0",
+        "model": str(args.model), "corpus": str(args.corpus),
+        "conll_train_sentences": len(train.conll), "sst2_train_texts": len(train.sst),
+        "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
+                 for context, by_split in splits.items() for split, data in by_split.items()},
+    }
+
+    def save(final: bool = False) -> None:
+        meta = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_name(),
+                "cpu_flags": cpu_flags(), "torch": torch.__version__, "threads": args.threads,
+                "loadavg_start": load_start, "loadavg_end": load_average(),
+                "seconds": round(time.perf_counter() - started, 1), "complete": final}
+        srsly.write_json(args.out, {"meta": meta, "budget": setup,
+                                    "systems": {name: result.to_json()
+                                                for name, result in systems.items()}})
+
+    for name in args.systems:
+        print(f"[pretrained_compare] {name}: grid {args.lr_grid}, {args.seeds} seed(s), "
+              f"{args.steps} updates", flush=True)
+        systems[name] = SystemResult(DESCRIPTIONS[name])
+        sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save)
+        print(f"[pretrained_compare] {name}: lr {systems[name].learn_rate:g}, "
+              f"{systems[name].summary()}", flush=True)
+    save(final=True)
+    print(f"[pretrained_compare] wrote {args.out} in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

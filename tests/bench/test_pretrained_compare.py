@@ -1,0 +1,296 @@
+"""The en-pretrained workflow's bench code: corpus layout, checkpoint unpacking, the training
+log with words/s, the learning-rate search, and one tiny end-to-end comparison on a tiny BERT
+built here (no packaged checkpoint, no real data)."""
+
+import json
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc
+from transformers import BertModel
+
+from bench import pretrained_compare
+from bench.accuracy import score
+from bench.data import TaggedSentence
+from bench.pretrained_compare import SystemResult, parse_args, sweep
+from bench.pretrained_data import (
+    CorpusLimits,
+    checkpoint_root,
+    load_split,
+    prepare_corpus,
+    read_docs,
+    unpack_checkpoint,
+)
+from bench.pretrained_systems import CompareBudget, Scores, accuracy, batch_words, entity_f1
+from bench.train_log import log_record, read_throughput
+from spacy_albert.checkpoints.pretrained import import_pretrained
+from spacy_albert.convert import read_conll, write_docbin
+from tests.checkpoints.test_bert_import import save_bert, tiny_bert_config
+
+from .test_data import CONLL
+
+SST = [("a gripping film .", 1), ("dull , lifeless .", 0), ("the match was loved .", 1),
+       ("laura called it bad .", 0), ("fans loved lisbon .", 1)]
+
+
+def sst_docs(rows: list[tuple[str, int]]) -> list[Doc]:
+    nlp = spacy.blank("en")
+    docs = []
+    for text, label in rows:
+        doc = nlp.make_doc(text)
+        doc.cats = {"POSITIVE": float(label), "NEGATIVE": 1.0 - label}
+        docs.append(doc)
+    return docs
+
+
+def write_full(folder: Path, conll: str = CONLL, sentence_conll: str = CONLL) -> Path:
+    """What en-pretrained-convert writes: CoNLL per sentence and per document, and SST-2."""
+    folder.mkdir(parents=True)
+    (folder / "conll.txt").write_text(conll, encoding="utf-8")
+    (folder / "sentences.txt").write_text(sentence_conll, encoding="utf-8")
+    for split in ("train", "dev", "test"):
+        write_docbin(read_conll(folder / "sentences.txt", n_sents=1),
+                     folder / "sentence" / f"{split}.spacy")
+        write_docbin(read_conll(folder / "conll.txt", n_sents=100_000),
+                     folder / "document" / f"{split}.spacy")
+        write_docbin(sst_docs(SST), folder / "sst2" / f"{split}.spacy")
+    return folder
+
+
+def words(path: Path) -> list[list[str]]:
+    return [[t.text for t in doc] for doc in read_docs(path, spacy.blank("en").vocab)]
+
+
+# ---------------------------------------------------------------- corpus
+
+
+def test_both_contexts_keep_the_same_documents(tmp_path: Path) -> None:
+    full = write_full(tmp_path / "full")
+    counts = prepare_corpus(full, tmp_path / "out",
+                            CorpusLimits(max_train_docs=1, max_eval_docs=1, seed=1))
+    documents = words(tmp_path / "out" / "document" / "train" / "conll.spacy")
+    sentences = words(tmp_path / "out" / "sentence" / "train" / "conll.spacy")
+    assert len(documents) == 1
+    # The sentence-level file holds exactly the kept document's sentences, in order.
+    assert [w for sentence in sentences for w in sentence] == documents[0]
+    assert counts["train"].conll_sentences == len(sentences)
+    # As many SST-2 training texts as CoNLL sentences (a batch holds as much of each task).
+    assert counts["train"].sst_texts == len(sentences)
+    assert counts["dev"].conll_documents == 1 and counts["dev"].sst_texts == 1
+    for context in ("sentence", "document"):
+        sst = words(tmp_path / "out" / context / "train" / "sst2.spacy")
+        assert len(sst) == len(sentences)
+
+
+@pytest.mark.parametrize(("sst_train_texts", "expected"), [(-1, 5), (3, 3), (0, 4)])
+def test_sst_training_texts(tmp_path: Path, sst_train_texts: int, expected: int) -> None:
+    counts = prepare_corpus(write_full(tmp_path / "full"), tmp_path / "out",
+                            CorpusLimits(sst_train_texts=sst_train_texts))
+    assert counts["train"].conll_documents == 2 and counts["train"].conll_sentences == 4
+    assert counts["train"].sst_texts == expected
+    assert counts["test"].sst_texts == len(SST)
+
+
+def test_conversions_of_different_files_are_refused(tmp_path: Path) -> None:
+    other = CONLL.replace("rejects", "accepts")
+    full = write_full(tmp_path / "full", sentence_conll=other)
+    with pytest.raises(ValueError, match=r"sentence[/\\]train\.spacy: doc 0 is not sentence"):
+        prepare_corpus(full, tmp_path / "out", CorpusLimits())
+
+
+def test_load_split(tmp_path: Path) -> None:
+    prepare_corpus(write_full(tmp_path / "full"), tmp_path / "out", CorpusLimits())
+    sentences = load_split(tmp_path / "out", "sentence", "dev")
+    documents = load_split(tmp_path / "out", "document", "dev")
+    assert sentences.conll[0] == TaggedSentence(["EU", "rejects", "German", "call", "."],
+                                                ["B-ORG", "O", "B-MISC", "O", "O"])
+    assert [w for s in sentences.conll for w in s.words] == \
+        [w for d in documents.conll for w in d.words]
+    assert len(documents.conll) == 2
+    assert sentences.sst == SST
+
+
+def test_sst_docs_without_cats_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "sentence" / "dev"
+    write_docbin([spacy.blank("en")("plain text")], folder / "conll.spacy")
+    write_docbin([spacy.blank("en")("no cats here")], folder / "sst2.spacy")
+    with pytest.raises(ValueError, match=r"sst2\.spacy: doc 0 has no POSITIVE category"):
+        load_split(tmp_path, "sentence", "dev")
+
+
+# ---------------------------------------------------------------- checkpoint
+
+
+def make_checkpoint(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "vocab.txt").write_text("[PAD]\n")
+    return folder
+
+
+@pytest.mark.parametrize("inner", ["", "all-MiniLM-L6-v2/"])
+def test_unpack_a_zip_with_files_at_its_root_or_in_a_folder(tmp_path: Path, inner: str) -> None:
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr(f"{inner}config.json", '{"model_type": "bert"}')
+        out.writestr(f"{inner}1_Pooling/config.json", "{}")
+        out.writestr(f"{inner}vocab.txt", "[PAD]\n")
+    dest = unpack_checkpoint(str(archive), tmp_path / "assets" / "checkpoint")
+    assert sorted(p.name for p in dest.iterdir()) == ["1_Pooling", "config.json", "vocab.txt"]
+    # Unpacking again replaces the folder.
+    assert unpack_checkpoint(str(archive), dest) == dest and (dest / "vocab.txt").is_file()
+
+
+def test_unpack_a_directory_and_refuse_other_things(tmp_path: Path) -> None:
+    source = make_checkpoint(tmp_path / "source")
+    dest = unpack_checkpoint(str(source), tmp_path / "dest")
+    assert (dest / "config.json").read_text() == '{"model_type": "bert"}'
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ValueError, match="neither a checkpoint directory nor a .zip"):
+        unpack_checkpoint(str(tmp_path / "notes.txt"), tmp_path / "x")
+    with pytest.raises(FileNotFoundError):
+        unpack_checkpoint(str(tmp_path / "missing"), tmp_path / "x")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        checkpoint_root(tmp_path / "empty")
+
+
+def test_the_installed_package_is_found_without_importing_it(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "site" / "all_minilm_l6_v2"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    with zipfile.ZipFile(package / "model.zip", "w") as out:
+        out.writestr("config.json", '{"model_type": "bert"}')
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "all_minilm_l6_v2", raising=False)
+    dest = unpack_checkpoint("", tmp_path / "dest")
+    assert (dest / "config.json").is_file()
+
+
+# ---------------------------------------------------------------- scoring and search
+
+
+def test_scores_match_the_accuracy_benchmark() -> None:
+    gold = [TaggedSentence(["Peter", "Paul", "said"], ["B-PER", "I-PER", "O"]),
+            TaggedSentence(["in", "Paris"], ["O", "B-LOC"])]
+    predicted = [["B-PER", "I-PER", "O"], ["O", "O"]]
+    sst = [("good", 1), ("bad", 0), ("fine", 1), ("meh", 0)]
+    expected = score(gold, predicted, sst, [1, 0, 0, 0])
+    assert entity_f1(gold, predicted) == expected["conll_f1"]
+    assert accuracy(sst, [1, 0, 0, 0]) == expected["sst2_accuracy"]
+
+
+def test_batch_words_is_a_batch_of_each_task() -> None:
+    from bench.pretrained_data import SplitData
+
+    train = SplitData([TaggedSentence(["a"] * 10, ["O"] * 10), TaggedSentence(["b"] * 20,
+                                                                               ["O"] * 20)],
+                      [("one two", 1), ("one two three four", 0)])
+    assert batch_words(train, 4) == 4 * (15 + 3)
+
+
+@dataclass
+class FakeRun:
+    learn_rate: float
+    seed: int
+    seconds: float = 2.0
+    words: int = 100
+
+    def score(self, split: str) -> Scores:
+        # Best on dev at 1e-4; test differs from dev so the two cannot be mixed up.
+        base = 80.0 - abs(self.learn_rate - 1e-4) * 1e5 + self.seed
+        return Scores(conll_f1=base if split == "dev" else base - 5, sst2_accuracy=90.0)
+
+
+def test_sweep_picks_the_rate_on_dev_then_trains_the_other_seeds_at_it() -> None:
+    calls: list[tuple[float, int]] = []
+    saves: list[int] = []
+
+    def train(learn_rate: float, seed: int) -> FakeRun:
+        calls.append((learn_rate, seed))
+        return FakeRun(learn_rate, seed)
+
+    budget = CompareBudget(steps=10, batch=2, batch_words=20, lr_grid=(5e-5, 1e-4, 2e-4),
+                           seeds=3)
+    result = sweep(train, budget, SystemResult("fake"), lambda: saves.append(1))
+    assert calls == [(5e-5, 0), (1e-4, 0), (2e-4, 0), (1e-4, 1), (1e-4, 2)]
+    assert result.learn_rate == 1e-4
+    assert list(result.lr_search) == ["5e-05", "0.0001", "0.0002"]
+    assert [run.seed for run in result.runs] == [0, 1, 2]
+    assert [run.test.conll_f1 for run in result.runs] == [75.0, 76.0, 77.0]
+    assert result.runs[0].train_words_per_s == 50.0
+    summary = result.summary()
+    assert summary["dev_conll_f1"] == {"mean": 81.0, "std": 1.0}
+    assert summary["test_sst2_accuracy"] == {"mean": 90.0, "std": 0.0}
+    assert len(saves) == len(calls) + 1  # after every run, and once the rate is chosen
+
+
+def test_selection_averages_the_tasks_a_system_has() -> None:
+    assert Scores(conll_f1=80.0).selection() == 80.0
+    assert Scores(conll_f1=80.0, sst2_accuracy=90.0).selection() == 85.0
+
+
+@pytest.mark.parametrize("argv", [["--lr-grid", "1e-4,fast"], ["--systems", "hf-ner,cnn"],
+                                  ["--steps", "1"]])
+def test_bad_arguments_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--corpus", "c", "--model", "m", *argv])
+
+
+def test_log_record_and_throughput(tmp_path: Path) -> None:
+    info = {"epoch": 1, "step": 9, "losses": {"ner": 2.5}, "score": 0.5, "words": 900,
+            "seconds": 3, "other_scores": {"ents_f": 0.5, "speed": 1000.0}}
+    record = log_record(info, ["ents_f", "speed", "cats_score"])
+    assert record["scores"] == {"ents_f": 50.0, "speed": 1000.0, "cats_score": 0.0}
+    assert (record["words"], record["seconds"]) == (900, 3)
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({**record, "words": 10}) + "\n" + json.dumps(record) + "\n")
+    assert read_throughput(log) == (900, 3)
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def tiny_albert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT, imported the way en-pretrained-checkpoint imports MiniLM."""
+    torch.manual_seed(0)
+    bert = save_bert(tmp_path_factory.mktemp("bert") / "bert", BertModel(tiny_bert_config()))
+    return import_pretrained(bert, tmp_path_factory.mktemp("albert") / "albert").path
+
+
+def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path,
+                                                                 tmp_path: Path) -> None:
+    prepare_corpus(write_full(tmp_path / "full"), tmp_path / "corpus", CorpusLimits())
+    out = tmp_path / "compare.json"
+    pretrained_compare.main(["--corpus", str(tmp_path / "corpus"), "--model", str(tiny_albert),
+                             "--steps", "2", "--batch", "2", "--lr-grid", "1e-3,1e-4",
+                             "--seeds", "1", "--threads", "1", "--out", str(out),
+                             "--work-dir", str(tmp_path / "work")])
+    results = json.loads(out.read_text())
+    meta = results["meta"]
+    assert meta["complete"] is True and meta["threads"] == 1
+    assert meta["command"].startswith("python -m bench.pretrained_compare --corpus ")
+    assert {"cpu", "cpu_flags", "torch", "date", "loadavg_start", "seconds"} <= set(meta)
+    budget = results["budget"]
+    assert budget["steps"] == 2 and budget["warmup"] == 1
+    assert budget["conll_train_sentences"] == 4 and budget["sst2_train_texts"] == 4
+    assert budget["eval"]["document/test"] == {"conll_docs": 2, "sst2_texts": len(SST)}
+    systems = results["systems"]
+    assert list(systems) == ["albert-sentence", "albert-document", "hf-ner", "hf-sst2"]
+    for name, system in systems.items():
+        assert list(system["lr_search"]) == ["0.001", "0.0001"], name
+        assert system["learn_rate"] in (1e-3, 1e-4)
+        (run,) = system["runs"]
+        assert run["train_words_per_s"] > 0
+        assert ("dev_conll_f1" in system["summary"]) == (name != "hf-sst2")
+        assert ("test_sst2_accuracy" in system["summary"]) == (name != "hf-ner")
+    # spacy-albert made exactly `steps` updates (its loop counts from 0) and logged them.
+    log = tmp_path / "work" / "albert-document-lr0_001-seed0.jsonl"
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [0, 1]
