@@ -17,9 +17,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from ..confidence.review import filter_record_entities
 from .options import AnnotateOptions, AnnotateStats
 from .records import InputRecord, Record, annotate_item, doc_to_record, encode_record
 from .resume import JsonlAppender, resume_point
+from .review_queue import ReviewQueue
 
 PathLike = Union[str, Path]
 ProgressCallback = Callable[[int, int], None]
@@ -106,6 +108,7 @@ def annotate_file(
     options: AnnotateOptions = AnnotateOptions(),
     n_process: int = 1,
     progress: Optional[ProgressCallback] = None,
+    review: Optional[ReviewQueue] = None,
 ) -> AnnotateStats:
     """Annotate a JSONL, plain-text or Parquet file into a JSONL file, resumably.
 
@@ -116,6 +119,8 @@ def annotate_file(
     n_process (int): Worker processes for `nlp.pipe` (1: this process only).
     progress (Optional[ProgressCallback]): Called after every write with (bytes of
         input consumed, records written in this run).
+    review (Optional[ReviewQueue]): Offered every record of this run before
+        `options.min_score` filters its entities.
     RETURNS (AnnotateStats): Records skipped (already done), written, and errors.
     """
     input_path, output_path = Path(input_path), Path(output_path)
@@ -132,7 +137,12 @@ def annotate_file(
         progress(offset, 0)
     with JsonlAppender(output_path, append=options.resume) as out:
         for batch in minibatch(annotated, size=options.batch_size):
-            out.write([encode_record(record) for _, record in batch])
+            records = [record for _, record in batch]
+            if review is not None:
+                review.offer(records)
+            out.write(
+                [encode_record(filter_record_entities(r, options.min_score)) for r in records]
+            )
             stats.written += len(batch)
             stats.errors += sum("error" in record for _, record in batch)
             offset = batch[-1][0].end_offset

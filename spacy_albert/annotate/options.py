@@ -5,7 +5,7 @@ these, so an option means the same thing wherever it is set.
 """
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, Optional, get_args
 
 InputFormat = Literal["auto", "jsonl", "text", "parquet"]
 INPUT_FORMATS: tuple[str, ...] = get_args(InputFormat)
@@ -23,6 +23,8 @@ class AnnotateOptions:
     input_format (InputFormat): 'jsonl', 'text', 'parquet', or 'auto' (by suffix:
         .jsonl/.ndjson/.json are JSONL, .parquet/.pq Parquet, anything else text).
     resume (bool): Continue an existing JSONL output (else overwrite it).
+    min_score (Optional[float]): Keep only entities whose `score` is at least this
+        (needs `albert_entity_scorer`; unscored entities are dropped); None keeps all.
     """
 
     batch_size: int = 64
@@ -30,8 +32,11 @@ class AnnotateOptions:
     id_field: str = "id"
     input_format: InputFormat = "auto"
     resume: bool = True
+    min_score: Optional[float] = None
 
     def __post_init__(self) -> None:
+        if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.input_format not in INPUT_FORMATS:

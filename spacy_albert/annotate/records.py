@@ -3,7 +3,8 @@
 Every input line gives exactly one output record:
 
 - a result record `{"id", "text", "cats", "ents": [{"start", "end", "label", "text"}]}`
-  (`start`/`end` are character offsets into `text`), or
+  (`start`/`end` are character offsets into `text`; each entity also has a `score` in
+  [0, 1] when the pipeline has `albert_entity_scorer`), or
 - an error record `{"id", "error"}` for a line that cannot be annotated.
 
 These helpers are pure and engine-independent, so every executor (one process, several,
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+
+from ..confidence.entity_scores import entity_score
 
 Record = dict[str, Any]
 
@@ -69,16 +72,21 @@ def doc_to_record(doc: Doc, id: Any) -> Record:
         "id": id,
         "text": doc.text,
         "cats": {label: float(score) for label, score in doc.cats.items()},
-        "ents": [
-            {
-                "start": ent.start_char,
-                "end": ent.end_char,
-                "label": ent.label_,
-                "text": ent.text,
-            }
-            for ent in doc.ents
-        ],
+        "ents": [_entity(ent) for ent in doc.ents],
     }
+
+
+def _entity(ent: Span) -> Record:
+    entity: Record = {
+        "start": ent.start_char,
+        "end": ent.end_char,
+        "label": ent.label_,
+        "text": ent.text,
+    }
+    score = entity_score(ent)
+    if score is not None:  # set by `albert_entity_scorer` (and `albert_calibrator`)
+        entity["score"] = score
+    return entity
 
 
 def error_record(id: Any, message: str) -> Record:

@@ -1,5 +1,6 @@
 """`python -m spacy_albert annotate`: annotate a JSONL, text or Parquet file, resumably."""
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -11,6 +12,9 @@ from ..annotate.local import annotate_file
 from ..annotate.options import INPUT_FORMATS, AnnotateOptions, AnnotateStats
 from ..annotate.ray_engine import RayAnnotateStats, RayOptions, annotate_with_ray
 from ..annotate.resume import ResumeError
+from ..annotate.review_queue import ReviewQueue
+from ..confidence.review import RecordLayout, entity_threshold
+from ..pipeline.confidence import EntityScorer
 from ._app import app
 
 ENGINES = ("local", "ray")
@@ -69,11 +73,24 @@ def annotate_cli(
         None, "--code", exists=True, dir_okay=False,
         help="--engine ray: Python file registering custom components; every actor imports it.",
     ),
+    min_score: Optional[str] = typer.Option(
+        None, "--min-score", help="Keep only entities whose score is at least this: a number "
+        "in [0, 1], or 'auto' for the threshold `calibrate --min-precision` stored in the "
+        "pipeline. Needs albert_entity_scorer (local engine).",
+    ),
+    review: Optional[Path] = typer.Option(
+        None, "--review", dir_okay=False, help="Also write the least confident records of "
+        "this run to this JSONL, ready to correct and read back with `convert textcat` "
+        "(local engine).",
+    ),
+    review_size: int = typer.Option(
+        100, "--review-size", min=1, help="--review: how many records to keep."
+    ),
 ) -> None:
     """Annotate every line of INPUT with PIPELINE and write one JSONL record per line.
 
     Records are {"id", "text", "cats", "ents": [{"start", "end", "label", "text"}]},
-    in input order; a line that cannot be annotated (invalid JSON or UTF-8, missing or
+    in input order (entities also get a "score" where the pipeline scores them); a line that cannot be annotated (invalid JSON or UTF-8, missing or
     non-string text, a doc that raises) gets {"id", "error"} and the job goes on. The
     output is written a batch at a time and fsynced, so a killed run is continued by
     running the same command again: a torn last line is dropped, finished lines are
@@ -83,6 +100,8 @@ def annotate_cli(
         msg.fail(f"--format must be one of {', '.join(INPUT_FORMATS)}", exits=1)
     if engine not in ENGINES:
         msg.fail(f"--engine must be one of {', '.join(ENGINES)}", exits=1)
+    if engine == "ray" and (min_score is not None or review is not None):
+        msg.fail("--min-score and --review run with --engine local only", exits=1)
     options = AnnotateOptions(
         batch_size=batch_size, text_field=text_field, id_field=id_field,
         input_format=input_format, resume=resume,  # type: ignore[arg-type]
@@ -98,7 +117,7 @@ def annotate_cli(
             )
         else:
             stats = _annotate_local(pipeline, input_path, output_path, options, n_process,
-                                    gpu_id, progress)
+                                    gpu_id, progress, min_score, review, review_size)
     except ResumeError as err:
         msg.fail("Cannot resume", str(err), exits=1)
     except ImportError as err:
@@ -116,7 +135,8 @@ def annotate_cli(
 
 def _annotate_local(
     pipeline: str, input_path: Path, output_path: Path, options: AnnotateOptions,
-    n_process: int, gpu_id: int, progress: bool,
+    n_process: int, gpu_id: int, progress: bool, min_score: Optional[str],
+    review: Optional[Path], review_size: int,
 ) -> AnnotateStats:
     """Load the pipeline and run `annotate_file`, with a progress bar over the input's bytes."""
     import spacy
@@ -124,6 +144,10 @@ def _annotate_local(
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(pipeline)
+    threshold = _min_score(nlp, min_score)
+    if threshold is not None:
+        options = dataclasses.replace(options, min_score=threshold)
+    queue = ReviewQueue(review_size, RecordLayout.from_pipeline(nlp)) if review else None
     bar = _progress_bar(input_path) if progress else None
 
     def update(offset: int, written: int) -> None:
@@ -132,10 +156,35 @@ def _annotate_local(
             bar.set_postfix(docs=written, refresh=False)
 
     try:
-        return annotate_file(nlp, input_path, output_path, options, n_process, update)
+        stats = annotate_file(nlp, input_path, output_path, options, n_process, update, queue)
     finally:
         if bar is not None:
             bar.close()
+    if queue is not None and review is not None:
+        msg.info(f"Wrote the {queue.write(review):,} least confident records to {review}")
+    return stats
+
+
+def _min_score(nlp: Any, value: Optional[str]) -> Optional[float]:
+    """--min-score as a number: the given one, or the pipeline's stored threshold."""
+    if value is None:
+        return None
+    if not any(isinstance(pipe, EntityScorer) for _, pipe in nlp.pipeline):
+        msg.fail("--min-score needs entity scores: add albert_entity_scorer "
+                 "(python -m spacy_albert calibrate PIPELINE DEV OUT)", exits=1)
+    if value == "auto":
+        threshold = entity_threshold(nlp)
+        if threshold is None:
+            msg.fail("--min-score auto: the pipeline stores no threshold; run "
+                     "python -m spacy_albert calibrate ... --min-precision P first", exits=1)
+        return threshold
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0.0 <= threshold <= 1.0:
+        msg.fail(f"--min-score must be a number in [0, 1] or 'auto', got {value!r}", exits=1)
+    return threshold
 
 
 def _progress_bar(input_path: Path) -> Optional[Any]:
