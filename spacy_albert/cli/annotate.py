@@ -90,8 +90,9 @@ def annotate_cli(
     """Annotate every line of INPUT with PIPELINE and write one JSONL record per line.
 
     Records are {"id", "text", "cats", "ents": [{"start", "end", "label", "text"}]},
-    in input order (entities also get a "score" where the pipeline scores them); a line that cannot be annotated (invalid JSON or UTF-8, missing or
-    non-string text, a doc that raises) gets {"id", "error"} and the job goes on. The
+    in input order (entities also get a "score" where the pipeline scores them); a line
+    that cannot be annotated (invalid JSON or UTF-8, missing or non-string text, a doc
+    that raises) gets {"id", "error"} and the job goes on. The
     output is written a batch at a time and fsynced, so a killed run is continued by
     running the same command again: a torn last line is dropped, finished lines are
     skipped, and no record is written twice. Memory stays constant in the file size.
