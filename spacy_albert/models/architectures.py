@@ -25,27 +25,6 @@ from .encoder import (
 from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS
 
 
-def _encoder(
-    name: str,
-    get_spans: Callable[[list[Doc]], list[list[Span]]],
-    tokenizer_config: Optional[dict[str, Any]],
-    transformer_config: Optional[dict[str, Any]],
-    mixed_precision: bool,
-    grad_scaler_config: Optional[dict[str, Any]],
-    **run_time: Any,
-) -> AlbertTransformerModel:
-    return AlbertTransformerModel(
-        name,
-        get_spans,
-        {"use_fast": True, "model_max_length": 512} if tokenizer_config is None
-        else tokenizer_config,
-        {} if transformer_config is None else transformer_config,
-        mixed_precision=mixed_precision,
-        grad_scaler_config={} if grad_scaler_config is None else grad_scaler_config,
-        **run_time,
-    )
-
-
 def _own_encoder(
     encoder: AlbertTransformerModel, pooling: Model[Ragged, Floats2d], grad_factor: float
 ) -> Model[list[Doc], list[Floats2d]]:
@@ -84,13 +63,14 @@ def albert_transformer_v2(
     tokenize_chunk_spans (int): Span texts per tokenizer call; bounds the memory of the
         tokenizer's per-text objects on long documents.
     """
-    return _encoder(
+    return AlbertTransformerModel(
         name,
         get_spans,
-        tokenizer_config,
-        transformer_config,
-        mixed_precision,
-        grad_scaler_config,
+        {"use_fast": True, "model_max_length": 512} if tokenizer_config is None
+        else tokenizer_config,
+        {} if transformer_config is None else transformer_config,
+        mixed_precision=mixed_precision,
+        grad_scaler_config={} if grad_scaler_config is None else grad_scaler_config,
         inference_dtype=inference_dtype,
         inference_max_pieces=inference_max_pieces,
         tokenize_chunk_spans=tokenize_chunk_spans,
@@ -117,21 +97,15 @@ def albert_tok2vec_transformer_v2(
     pooling (Model[Ragged, Floats2d]): Reduces each token's pieces to one vector.
     grad_factor (float): Scales the gradient passed into the encoder.
     """
-    encoder = _encoder(
-        name,
-        get_spans,
-        tokenizer_config,
-        transformer_config,
-        mixed_precision,
-        grad_scaler_config,
-        inference_dtype=inference_dtype,
-        inference_max_pieces=inference_max_pieces,
-        tokenize_chunk_spans=tokenize_chunk_spans,
+    encoder = albert_transformer_v2(
+        name, get_spans, tokenizer_config, transformer_config, mixed_precision,
+        grad_scaler_config, inference_dtype, inference_max_pieces, tokenize_chunk_spans,
     )
     return _own_encoder(encoder, pooling, grad_factor)
 
 
-# v1: as saved by release 0.1.0 (fixed chunk sizes; dtype checked when predicting).
+# v1: as saved by release 0.1.0 (fixed chunk sizes; the dtype is checked when predicting,
+# since a plain `str` passes config validation).
 @registry.architectures(ARCH_NAME_V1)
 def albert_transformer_v1(
     name: str,
@@ -143,14 +117,9 @@ def albert_transformer_v1(
     inference_dtype: str = "float32",
 ) -> Model[list[Doc], FullTransformerBatch]:
     """The shared ALBERT encoder as of 0.1.0; see `spacy-albert.AlbertTransformer.v2`."""
-    return _encoder(
-        name,
-        get_spans,
-        tokenizer_config,
-        transformer_config,
-        mixed_precision,
-        grad_scaler_config,
-        inference_dtype=inference_dtype,
+    return albert_transformer_v2(
+        name, get_spans, tokenizer_config, transformer_config, mixed_precision,
+        grad_scaler_config, inference_dtype,  # type: ignore[arg-type]
     )
 
 
@@ -167,13 +136,7 @@ def albert_tok2vec_transformer_v1(
     grad_factor: float = 1.0,
 ) -> Model[list[Doc], list[Floats2d]]:
     """A head's own ALBERT encoder as of 0.1.0; see `...AlbertTok2VecTransformer.v2`."""
-    encoder = _encoder(
-        name,
-        get_spans,
-        tokenizer_config,
-        transformer_config,
-        mixed_precision,
-        grad_scaler_config,
-        inference_dtype=inference_dtype,
+    return albert_tok2vec_transformer_v2(
+        name, get_spans, pooling, tokenizer_config, transformer_config, mixed_precision,
+        grad_scaler_config, inference_dtype, grad_factor=grad_factor,  # type: ignore[arg-type]
     )
-    return _own_encoder(encoder, pooling, grad_factor)
