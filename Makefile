@@ -27,11 +27,11 @@ demo: install
 # which run faster on one thread than on two oversubscribed ones (suite: ~17 -> ~5 min
 # on 2 cores). The n_process fork test re-enables the default thread count itself.
 test: install
-	$(PY) -m ruff check spacy_albert tests bench
+	$(PY) -m ruff check .
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -q
 
 lint: install
-	$(PY) -m ruff check spacy_albert tests bench
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf training metrics models packages corpus/*.spacy

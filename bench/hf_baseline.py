@@ -1,4 +1,4 @@
-"""The Hugging Face way, as the baseline spacy-albert is measured against.
+"""The Hugging Face way, as the baseline spacy-albert is measured against: loading and inference.
 
 Two separate models on the same ALBERT weights, as in the seed article:
 `AlbertForSequenceClassification` for the text categories and
@@ -8,22 +8,17 @@ Two separate models on the same ALBERT weights, as in the seed article:
 - through a raw batched forward under `torch.inference_mode()` (the fastest plain-PyTorch
   way: length-sorted batches, dynamic padding, first-subword decoding in NumPy).
 
-`train_token_classifier` / `train_sequence_classifier` are the seed's fine-tuning loop
-(tokenize, batch, `model(**batch, labels=...)`, `loss.backward()`, `optimizer.step()`)
-with the two things the seed gets wrong fixed: token labels are aligned to the *first*
-subword of each word through `word_ids()` (other pieces get -100), and the optimizer
-settings match the spaCy config (AdamW, linear warm-up/decay, gradient clipping) so the
-comparison is between the two architectures, not between two sets of hyper-parameters.
+The seed's fine-tuning loop is in `bench.hf_training`.
 """
 
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import numpy
 import torch
+from spacy.util import minibatch
+from thinc.api import fix_random_seed
 from transformers import (
     AlbertForSequenceClassification,
     AlbertForTokenClassification,
@@ -51,7 +46,7 @@ def load_sequence_classifier(
     model_dir: Union[str, Path], labels: Sequence[str] = SST_LABELS, seed: int = 0
 ) -> AlbertForSequenceClassification:
     """An AlbertForSequenceClassification on model_dir's encoder (head seeded)."""
-    torch.manual_seed(seed)
+    fix_random_seed(seed)
     return _quiet_from_pretrained(
         AlbertForSequenceClassification, model_dir, num_labels=len(labels),
         id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
@@ -62,7 +57,7 @@ def load_token_classifier(
     model_dir: Union[str, Path], tags: Sequence[str] = CONLL_TAGS, seed: int = 0
 ) -> AlbertForTokenClassification:
     """An AlbertForTokenClassification on model_dir's encoder (head seeded)."""
-    torch.manual_seed(seed)
+    fix_random_seed(seed)
     return _quiet_from_pretrained(
         AlbertForTokenClassification, model_dir, num_labels=len(tags),
         id2label=dict(enumerate(tags)), label2id={tag: i for i, tag in enumerate(tags)},
@@ -120,10 +115,24 @@ class HFPipelines:
         return cats, ents
 
 
+def first_pieces(word_ids: Sequence[Optional[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Which pieces start a word (the pieces whose prediction stands for the word).
+
+    word_ids (Sequence[Optional[int]]): The word of each piece, None for special pieces, as
+        `BatchEncoding.word_ids()` gives them.
+    RETURNS (tuple[numpy.ndarray, numpy.ndarray]): The word ids (-1 for special pieces) and
+        a boolean mask of the first piece of each word.
+    """
+    ids = numpy.array([-1 if w is None else w for w in word_ids], dtype=numpy.int64)
+    first = numpy.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    first &= ids >= 0
+    return ids, first
+
+
 def _length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    order = numpy.argsort(numpy.asarray(lengths), kind="stable")
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size].tolist()
+    """Indices in batches of similar length (shortest first), so padding stays small."""
+    return minibatch(numpy.argsort(numpy.asarray(lengths), kind="stable").tolist(), batch_size)
 
 
 class HFRawForward:
@@ -196,12 +205,7 @@ class HFRawForward:
         n_words: list[int] = [len(t) if is_split_into_words else 0 for t in texts]
         tags: list[dict[int, int]] = [{} for _ in texts]
         for window, sample in enumerate(encoding["overflow_to_sample_mapping"]):
-            word_ids = numpy.array(
-                [-1 if w is None else w for w in encoding.word_ids(window)], dtype=numpy.int64
-            )
-            first = numpy.ones(len(word_ids), dtype=bool)
-            first[1:] = word_ids[1:] != word_ids[:-1]
-            first &= word_ids >= 0
+            word_ids, first = first_pieces(encoding.word_ids(window))
             predicted = logits[window].argmax(axis=-1)
             for word, tag in zip(word_ids[first].tolist(), predicted[first].tolist()):
                 tags[sample].setdefault(word, tag)  # first window that saw the word wins
@@ -213,185 +217,6 @@ class HFRawForward:
         cats = self.classify(texts) if self.seq_model is not None else None
         ents = self.tag(texts) if self.tok_model is not None else None
         return cats, ents
-
-
-# ---------------------------------------------------------------- training
-
-
-@dataclass
-class TrainStats:
-    """Throughput of a training run.
-
-    steps (int): Updates made.
-    words (int): Words seen (whitespace words of the batches).
-    seconds (float): Wall time of the updates.
-    losses (list[float]): Loss per step.
-    """
-
-    steps: int
-    words: int
-    seconds: float
-    losses: list[float]
-
-    @property
-    def words_per_second(self) -> float:
-        return self.words / max(self.seconds, 1e-9)
-
-
-def warmup_linear(step: int, warmup: int, total: int) -> float:
-    """thinc's `warmup_linear.v1` as a LambdaLR factor."""
-    if step < warmup:
-        return (step + 1) / max(warmup, 1)
-    return max(0.0, (total - step) / max(total - warmup, 1))
-
-
-def make_optimizer(
-    model: torch.nn.Module, learn_rate: float, warmup: int, steps: int, weight_decay: float = 0.01
-) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW + linear warm-up/decay, as spaCy's `Adam.v1` with L2_is_weight_decay."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learn_rate, weight_decay=weight_decay,
-                                  eps=1e-8)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: warmup_linear(step, warmup, steps)
-    )
-    return optimizer, scheduler
-
-
-def epoch_batches(n: int, batch_size: int, seed: int) -> Iterator[list[int]]:
-    """Endless shuffled passes over range(n) (the seed's DataLoader(shuffle=True))."""
-    generator = torch.Generator().manual_seed(seed)
-    while True:
-        order = torch.randperm(n, generator=generator).tolist()
-        for start in range(0, n, batch_size):
-            yield order[start : start + batch_size]
-
-
-def align_first_subword(
-    encoding: Any, word_labels: Sequence[Sequence[int]]
-) -> torch.Tensor:
-    """Piece labels: each word's label on its first piece, -100 elsewhere (and on specials).
-
-    encoding (BatchEncoding): From the fast tokenizer with `is_split_into_words=True`.
-    word_labels (Sequence[Sequence[int]]): Label id per word, per sequence.
-    RETURNS (torch.Tensor): (n_sequences, padded_length) labels.
-    """
-    width = len(encoding["input_ids"][0])
-    labels = torch.full((len(word_labels), width), -100, dtype=torch.long)
-    for row, tags in enumerate(word_labels):
-        previous = None
-        for position, word in enumerate(encoding.word_ids(row)):
-            if word is not None and word != previous:
-                labels[row, position] = tags[word]
-            previous = word
-    return labels
-
-
-def _train(
-    model: torch.nn.Module,
-    n_examples: int,
-    make_batch: Callable[[list[int]], tuple[dict[str, torch.Tensor], int]],
-    steps: int,
-    *,
-    batch_size: int,
-    learn_rate: float,
-    warmup: int,
-    grad_clip: float,
-    seed: int,
-) -> TrainStats:
-    """The seed's loop: shuffled batches, AdamW + linear warmup/decay, grad clipping.
-
-    make_batch (Callable): Example indices -> (model inputs with `labels`, words in them).
-    """
-    model.train()
-    optimizer, scheduler = make_optimizer(model, learn_rate, warmup, steps)
-    batches = epoch_batches(n_examples, batch_size, seed)
-    losses: list[float] = []
-    words = 0
-    start = time.perf_counter()
-    for _ in range(steps):
-        inputs, batch_words = make_batch(next(batches))
-        loss = model(**inputs).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        losses.append(float(loss.detach()))
-        words += batch_words
-    model.eval()
-    return TrainStats(steps, words, time.perf_counter() - start, losses)
-
-
-def train_token_classifier(
-    model: AlbertForTokenClassification,
-    tokenizer: PreTrainedTokenizerFast,
-    sentences: Sequence[Sequence[str]],
-    tags: Sequence[Sequence[int]],
-    steps: int,
-    *,
-    batch_size: int = 32,
-    learn_rate: float = 5e-4,
-    warmup: int = 0,
-    grad_clip: float = 1.0,
-    max_length: int = 128,
-    seed: int = 0,
-) -> TrainStats:
-    """The seed's token-classification loop with first-subword label alignment.
-
-    model (AlbertForTokenClassification): Trained in place.
-    tokenizer (PreTrainedTokenizerFast): Its tokenizer.
-    sentences (Sequence[Sequence[str]]): Words per sentence.
-    tags (Sequence[Sequence[int]]): Tag id per word.
-    steps (int): Updates (batches); the data is reshuffled each pass.
-    RETURNS (TrainStats): Throughput and losses.
-    """
-
-    def make_batch(index: list[int]) -> tuple[dict[str, torch.Tensor], int]:
-        batch_words = [list(sentences[i]) for i in index]
-        encoding = tokenizer(batch_words, is_split_into_words=True, truncation=True,
-                             max_length=max_length, padding=True, return_tensors="pt")
-        labels = align_first_subword(encoding, [tags[i] for i in index])
-        inputs = {"input_ids": encoding["input_ids"],
-                  "attention_mask": encoding["attention_mask"], "labels": labels}
-        return inputs, sum(len(words) for words in batch_words)
-
-    return _train(model, len(sentences), make_batch, steps, batch_size=batch_size,
-                  learn_rate=learn_rate, warmup=warmup, grad_clip=grad_clip, seed=seed)
-
-
-def train_sequence_classifier(
-    model: AlbertForSequenceClassification,
-    tokenizer: PreTrainedTokenizerFast,
-    texts: Sequence[str],
-    labels: Sequence[int],
-    steps: int,
-    *,
-    batch_size: int = 32,
-    learn_rate: float = 5e-4,
-    warmup: int = 0,
-    grad_clip: float = 1.0,
-    max_length: int = 128,
-    seed: int = 0,
-) -> TrainStats:
-    """The seed's text-classification loop (optimizer settings as spaCy's config).
-
-    model (AlbertForSequenceClassification): Trained in place.
-    tokenizer (PreTrainedTokenizerFast): Its tokenizer.
-    texts (Sequence[str]): The texts.
-    labels (Sequence[int]): Label id per text.
-    steps (int): Updates (batches); the data is reshuffled each pass.
-    RETURNS (TrainStats): Throughput and losses.
-    """
-
-    def make_batch(index: list[int]) -> tuple[dict[str, torch.Tensor], int]:
-        batch_texts = [texts[i] for i in index]
-        inputs = dict(tokenizer(batch_texts, truncation=True, max_length=max_length,
-                                padding=True, return_tensors="pt"))
-        inputs["labels"] = torch.tensor([labels[i] for i in index])
-        return inputs, sum(len(text.split()) for text in batch_texts)
-
-    return _train(model, len(texts), make_batch, steps, batch_size=batch_size,
-                  learn_rate=learn_rate, warmup=warmup, grad_clip=grad_clip, seed=seed)
 
 
 def predict_word_tags(
@@ -429,14 +254,11 @@ __all__ = [
     "SST_LABELS",
     "HFPipelines",
     "HFRawForward",
-    "TrainStats",
-    "align_first_subword",
     "count_parameters",
+    "first_pieces",
     "load_sequence_classifier",
     "load_token_classifier",
     "load_tokenizer",
     "predict_labels",
     "predict_word_tags",
-    "train_sequence_classifier",
-    "train_token_classifier",
 ]

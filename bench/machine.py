@@ -1,4 +1,8 @@
-"""What a results file says about the machine and the run that produced it."""
+"""What a results file says about the machine and the run that produced it.
+
+The serve and ONNX benches store this under `run`, not `meta`: bench.render builds
+BENCHMARKS.md's generated block from every results file that has a `meta`.
+"""
 
 import os
 import shlex
@@ -31,14 +35,14 @@ def loadavg() -> str:
 
 def run_meta(module: str, started: float, load_start: str, threads: int, **extra: Any
              ) -> dict[str, Any]:
-    """The `meta` block: command, date, CPU model and flags, load and duration.
+    """The `run` block: command, date, CPU model and flags, load and duration.
 
     module (str): The bench module run with `python -m`, e.g. 'bench.onnx_speed'.
     started (float): `time.perf_counter()` at the start of the run.
     load_start (str): `loadavg()` at the start of the run.
     threads (int): Threads the measured code ran with.
     extra (Any): More fields (versions, settings).
-    RETURNS (dict[str, Any]): Keys as bench/run.py writes them, plus cpu_flags.
+    RETURNS (dict[str, Any]): The keys of bench/run.py's `meta`, plus the CPU flags.
     """
     import torch
 

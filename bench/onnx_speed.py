@@ -32,7 +32,8 @@ from spacy_albert.checkpoints.builder import init_model  # noqa: E402
 from spacy_albert.models.onnx_export import export_onnx_pipeline  # noqa: E402
 
 from .machine import loadavg, run_meta  # noqa: E402
-from .run import build_pipeline, count_words, dir_size, quantized_pipeline  # noqa: E402
+from .data import count_words  # noqa: E402
+from .pipelines import build_pipeline, dir_size, quantized_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "en"
@@ -146,7 +147,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                           results["sizes"][size]["contenders"].items()}), flush=True)
     import onnxruntime
 
-    results["meta"] = run_meta(
+    results["run"] = run_meta(
         "bench.onnx_speed", started, load_start, args.threads,
         onnxruntime=onnxruntime.__version__, batch_size=64,
         note="Heads are untrained (speed does not depend on training), so the agreement "

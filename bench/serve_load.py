@@ -110,10 +110,14 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen, timeou
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with {server.returncode}")
         try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
+            response = await client.get("/readyz")
         except httpx.TransportError:
-            pass
+            await asyncio.sleep(0.2)
+            continue
+        if response.status_code == 200:
+            return
+        if "failed" in response.json().get("error", ""):
+            raise RuntimeError(response.json()["error"])
         await asyncio.sleep(0.2)
     raise TimeoutError("the server did not get ready")
 
@@ -180,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     config = json.loads((Path(args.pipeline) / "meta.json").read_text())
-    results["meta"] = run_meta("bench.serve_load", started, load_start, args.server_threads,
+    results["run"] = run_meta("bench.serve_load", started, load_start, args.server_threads,
                                server="uvicorn, 1 worker; the client runs on the same CPU",
                                pipeline=args.pipeline, note=args.note,
                                pipeline_components=config.get("components"))

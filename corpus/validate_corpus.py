@@ -4,7 +4,8 @@
     python corpus/validate_corpus.py            # exits 1 on any problem
     python corpus/validate_corpus.py --markdown # also print the README tables
 
-Not a test (the test suite has its own); a maintenance tool for whoever edits make_corpus.py.
+A maintenance tool for whoever edits make_corpus.py or corpus/templates/; tests/test_corpus.py
+runs it.
 """
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ def main() -> int:
         train_names = set(names["train"])
         dev_mentions = sum(names["dev"].values())
         dev_unseen = sum(c for k, c in names["dev"].items() if k not in train_names)
-        pools = make_corpus.LANGS[lang]["pools"]
+        pools = make_corpus.load_templates(lang).pools
         dev_pool = [n.split("|")[0] for kind in pools for n in pools[kind]["dev"]]
         train_pool = [n.split("|")[0] for kind in pools for n in pools[kind]["train"]]
         pre_text = "\n".join(pre)

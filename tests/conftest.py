@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 import spacy  # noqa: E402
 from spacy.cli.train import train as spacy_train  # noqa: E402
 
-from spacy_albert.checkpoints.builder import init_model  # noqa: E402
+from spacy_albert.checkpoints.builder import RANDOM_INIT_RECIPE, init_model  # noqa: E402
 from spacy_albert.convert import read_textcat, write_docbin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,12 +25,12 @@ CONFIGS = ROOT / "configs"
 
 # Hyper-parameters that let a randomly initialised tiny ALBERT learn the small corpus in
 # a minute or two on 2 CPU cores (the shipped configs keep fine-tuning defaults).
+# The learning rate is the recipe `init-model` writes beside every random-init model.
 TINY_TRAINING = {
     "training.max_steps": 600,
     "training.eval_frequency": 150,
     "training.patience": 0,
-    "training.optimizer.learn_rate.initial_rate": 0.001,
-    "training.optimizer.learn_rate.warmup_steps": 30,
+    **RANDOM_INIT_RECIPE.overrides,
     "training.batcher.size": 1000,
 }
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.util import load_config, load_model_from_config, registry
+from thinc.api import ConfigValidationError
 
-from .conftest import CONFIGS, build_docbins, train_pipeline
+from tests.conftest import CONFIGS, build_docbins, train_pipeline
 
 CONFIG_FILES = sorted(p.name for p in CONFIGS.glob("*.cfg"))
 HEADS = {
@@ -59,9 +60,18 @@ def test_gpu_switches_validate_on_cpu(name, en_model_dir):
     assert nlp.config.interpolate()["training"]["gpu_allocator"] == "pytorch"
 
 
-def test_bad_inference_dtype_is_rejected(en_model_dir):
+def test_bad_inference_dtype_is_rejected_by_config_validation(en_model_dir):
     config = load("ner.cfg", en_model_dir,
                   **{"components.transformer.model.inference_dtype": "float8"})
+    with pytest.raises(ConfigValidationError, match="inference_dtype"):
+        load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def test_v1_encoder_checks_inference_dtype_when_predicting(en_model_dir):
+    config = load("ner.cfg", en_model_dir, **{
+        "components.transformer.model.@architectures": "spacy-albert.AlbertTransformer.v1",
+        "components.transformer.model.inference_dtype": "float8",
+    })
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     nlp.initialize()
     with pytest.raises(ValueError, match="inference_dtype must be one of"):

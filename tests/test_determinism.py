@@ -12,7 +12,7 @@ import pytest
 import srsly
 from safetensors.torch import load as load_safetensors
 
-from .conftest import train_pipeline
+from tests.conftest import train_pipeline
 
 SHORT_TRAINING = {"training.max_steps": 40, "training.eval_frequency": 40}
 

@@ -33,6 +33,8 @@ def test_expected_names_are_registered():
         "albert_textcat",
         "spacy-albert.AlbertTransformer.v1",
         "spacy-albert.AlbertTok2VecTransformer.v1",
+        "spacy-albert.AlbertTransformer.v2",
+        "spacy-albert.AlbertTok2VecTransformer.v2",
         "spacy-albert.textcat_scorer.v1",
         "spacy-albert.LanguageDefaultTokenizer.v1",
     } <= names

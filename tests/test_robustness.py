@@ -6,11 +6,11 @@ position table, and the alignment covers every token.
 """
 
 import json
-import os
-import resource
+import platform
+import subprocess
 import sys
-import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,10 +24,15 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-from spacy_albert.models import architectures
 from spacy_albert.annotate.local import annotate_text, validate_text
-from spacy_albert.models.architectures import tokenize_in_chunks
-from spacy_albert.pipeline.tokenizer import LinearCharChineseTokenizer, char_words_and_spaces
+from spacy_albert.models.memory import release_freed_heap
+from spacy_albert.models.tokenization import encodable, tokenize_in_chunks
+from spacy_albert.pipeline.tokenizer import (
+    LinearCharChineseTokenizer,
+    LoneSurrogateWarning,
+    SurrogateSafeTokenizer,
+    char_words_and_spaces,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PIECES = 512
@@ -182,57 +187,56 @@ def million_char_text(lang: str) -> str:
     return (text * (1_000_000 // len(text) + 1))[:1_000_000]
 
 
-def current_rss() -> int:
-    """Resident set size of this process in bytes (Linux /proc; else the peak so far)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
+# Peak RSS of a fresh process (imports, loading and the doc) that annotates a 1M-character
+# doc with the tiny joint pipeline. Measured here: en ~1.2 GiB (imports + pipeline ~0.66
+# GiB of it), zh ~2.4 GiB, where 1M characters are 1M tokens and spaCy's own `ner`
+# precomputes 1.5 KB of features per token (see docs/guarantees.md). The bounds catch a
+# regression, e.g. the 1.33 GiB en / 4.5 GiB (stock spacy-transformers) of before.
+PEAK_RSS_BOUND = {"en": 1.3 * GIB, "zh": 2.6 * GIB}
 
-
-def measure_peak_rss(func: Callable[[], Any]) -> tuple:
-    """Run func, sampling RSS every 5 ms; return (result, seconds, peak growth in bytes)."""
-    baseline = current_rss()
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], current_rss())
-            done.wait(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    start = time.perf_counter()
-    try:
-        result = func()
-    finally:
-        seconds = time.perf_counter() - start
-        done.set()
-        sampler.join()
-    return result, seconds, max(peak[0], current_rss()) - baseline
+MILLION_CHAR_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from tests.test_robustness import check_doc, million_char_text, MAX_PIECES
+import spacy
+nlp = spacy.load(sys.argv[1])
+text = million_char_text(sys.argv[2])
+start = time.perf_counter()
+doc = nlp(text)
+seconds = time.perf_counter() - start
+check_doc(nlp, doc, text)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak, "seconds": seconds, "tokens": len(doc),
+                  "row_pieces": int(doc._.trf_data.wordpieces.input_ids.shape[1])}))
+"""
 
 
 @pytest.mark.slow
-def test_million_character_doc(nlp: Language, record_property: Callable) -> None:
-    """A 1M-character doc: rows fit the position table, memory stays bounded."""
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+def test_million_character_doc_peak_rss_in_a_fresh_process(
+    nlp: Language, request: pytest.FixtureRequest, record_property: Callable
+) -> None:
+    """A 1M-character doc: checked like any doc, rows fit the position table, and the
+    whole process (imports included) stays under the bound."""
     lang = nlp.lang
-    text = million_char_text(lang)
-    assert len(text) == 1_000_000 <= nlp.max_length
-    nlp("warm up")
-    doc, seconds, growth = measure_peak_rss(lambda: nlp(text))
-    record_property(f"{lang}_1m_seconds", round(seconds, 1))
-    record_property(f"{lang}_1m_peak_rss_growth_mib", growth >> 20)
-    print(f"\n{lang}: 1M chars, {len(doc)} tokens, {seconds:.1f} s, "
-          f"peak RSS growth {growth / (1 << 20):.0f} MiB")
-    check_doc(nlp, doc, text)
-    assert doc._.trf_data.wordpieces.input_ids.shape[1] <= MAX_PIECES
-    assert growth < 2 * GIB
-    # A hang guard, not a benchmark: the machine is shared.
-    assert seconds < 600
-    del doc
+    pipeline_dir = request.getfixturevalue(f"{lang}_pipeline_dir")
+    result = subprocess.run(
+        [sys.executable, "-c", MILLION_CHAR_CHILD, str(pipeline_dir), lang, str(ROOT)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    record_property(f"{lang}_1m_seconds", round(measured["seconds"], 1))
+    record_property(f"{lang}_1m_peak_rss_mib", measured["peak"] >> 20)
+    print(f"\n{lang}: 1M chars, {measured['tokens']} tokens, {measured['seconds']:.1f} s, "
+          f"peak RSS {measured['peak'] / GIB:.2f} GiB")
+    assert measured["row_pieces"] <= MAX_PIECES
+    assert measured["peak"] <= PEAK_RSS_BOUND[lang]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_freed_heap_is_released_on_glibc() -> None:
+    assert release_freed_heap() is True
 
 
 # --- the pieces that keep long docs linear and bounded -----------------------------------
@@ -247,7 +251,7 @@ def test_linear_char_segmenter_matches_spacy(text: str) -> None:
 
 
 def test_zh_tokenizer_is_linear(zh_nlp: Language) -> None:
-    assert isinstance(zh_nlp.tokenizer, LinearCharChineseTokenizer)
+    assert isinstance(zh_nlp.tokenizer.tokenizer, LinearCharChineseTokenizer)
     text = "中文 ab\u3000" * 100_000  # 600k characters; spaCy's own takes minutes
     start = time.perf_counter()
     doc = zh_nlp.make_doc(text)
@@ -270,15 +274,18 @@ def test_tokenize_in_chunks_equals_one_call(nlp: Language) -> None:
 
 
 def test_predict_in_chunks_equals_one_call(
-    nlp: Language, monkeypatch: pytest.MonkeyPatch
+    nlp: Language, request: pytest.FixtureRequest
 ) -> None:
-    """A long doc predicted a few rows at a time gives what one call gives."""
+    """A long doc predicted a few rows at a time (the config's `inference_max_pieces`)
+    gives what one call gives."""
     doc = nlp.make_doc(million_char_text(nlp.lang)[:6_000])
     transformer = nlp.get_pipe("transformer")
-    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 10**9)
+    transformer.model.attrs["inference_max_pieces"] = 10**9
     whole = transformer.predict([doc])
-    monkeypatch.setattr(architectures, "INFERENCE_MAX_PIECES", 1000)
-    chunked = transformer.predict([doc])
+    small = {"components": {"transformer": {"model": {"inference_max_pieces": 1000}}}}
+    pipeline_dir = request.getfixturevalue(f"{nlp.lang}_pipeline_dir")
+    chunked_nlp = spacy.load(pipeline_dir, config=small)
+    chunked = chunked_nlp.get_pipe("transformer").predict([doc])
     assert whole.wordpieces.input_ids.shape[0] > 2 * 1000 // whole.wordpieces.input_ids.shape[1]
     for key, value in whole.model_output.items():
         numpy.testing.assert_allclose(
@@ -297,3 +304,41 @@ def test_doc_cleaner_drops_trf_data(en_pipeline_dir: Path, en_nlp: Language) -> 
         assert [(e.start, e.end, e.label_) for e in doc.ents] == [
             (e.start, e.end, e.label_) for e in expected.ents
         ]
+
+
+# --- lone surrogates (text read with errors="surrogateescape") ------------------------
+
+
+@pytest.mark.parametrize("text", ["bad \udcff byte", "\ud800", "Nordvale 中文\udc80测试 \udfff"])
+def test_lone_surrogates_are_replaced_at_the_same_offsets(nlp: Language, text: str) -> None:
+    with pytest.warns(LoneSurrogateWarning, match="lone surrogate"):
+        doc = nlp(text)
+    assert doc.text == encodable(text)
+    assert len(doc.text) == len(text)
+    assert all(a == b for a, b in zip(doc.text, text) if b != "\ufffd" and a != "\ufffd")
+    check_doc(nlp, doc, doc.text)
+
+
+def test_one_surrogate_text_does_not_lose_its_batch(nlp: Language) -> None:
+    texts = ["Omar Saleh met Nordvale Energy in Kingsport.", "bad \udcff byte", "fine"]
+    with pytest.warns(LoneSurrogateWarning):
+        docs = list(nlp.pipe(texts, batch_size=3))
+    assert [doc.text for doc in docs] == [encodable(text) for text in texts]
+    for text, doc in zip(texts, docs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LoneSurrogateWarning)
+            single = nlp(text)
+        assert doc.cats == pytest.approx(single.cats, abs=1e-5)
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == [
+            (e.start, e.end, e.label_) for e in single.ents
+        ]
+
+
+def test_surrogate_safe_tokenizer_round_trips(nlp: Language, tmp_path: Path) -> None:
+    assert isinstance(nlp.tokenizer, SurrogateSafeTokenizer)
+    nlp.tokenizer.to_disk(tmp_path / "tokenizer")
+    blank = spacy.blank(nlp.lang, config={"nlp": {"tokenizer": {
+        "@tokenizers": "spacy-albert.LanguageDefaultTokenizer.v1"}}})
+    blank.tokenizer.from_disk(tmp_path / "tokenizer")
+    text = "Omar Saleh met Nordvale Energy in Kingsport."
+    assert [t.text for t in blank(text)] == [t.text for t in nlp(text)]

@@ -24,10 +24,17 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 import torch
-from transformers import AlbertForMaskedLM, AlbertModel, AutoTokenizer
+from thinc.api import fix_random_seed
+from torch.utils.data import DataLoader
+from transformers import (
+    AlbertForMaskedLM,
+    AlbertModel,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
 from transformers.utils import logging as hf_logging
 
-from .builder import read_corpus_lines, seed_everything
+from .builder import read_corpus_lines
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json", "pretrain.json")
 LOG_FILE = "pretrain.json"
@@ -153,20 +160,14 @@ def mask_batch(
     return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
 
-def _batches(
-    n_blocks: int, batch_size: int, generator: torch.Generator
-) -> Iterator[list[int]]:
-    """Endless shuffled passes over block indices, batch_size at a time."""
+def _endless_batches(
+    blocks: Sequence[Block], batch_size: int, generator: torch.Generator
+) -> Iterator[list[Block]]:
+    """Shuffled passes over the blocks, batch_size at a time, for as long as asked."""
+    loader = DataLoader(blocks, batch_size=batch_size, shuffle=True, generator=generator,
+                        collate_fn=list)
     while True:
-        order = torch.randperm(n_blocks, generator=generator).tolist()
-        for start in range(0, n_blocks, batch_size):
-            yield order[start : start + batch_size]
-
-
-def _linear_warmup(step: int, warmup: int, total: int) -> float:
-    if step < warmup:
-        return (step + 1) / max(warmup, 1)
-    return max(0.0, (total - step) / max(total - warmup, 1))
+        yield from loader
 
 
 def load_mlm_model(model_dir: Path) -> AlbertForMaskedLM:
@@ -244,7 +245,7 @@ def pretrain(
         raise ValueError(f"MODEL_DIR '{model_dir}' is not a directory (build one with init-model).")
     corpus_paths = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
     lines = read_corpus_lines([Path(path) for path in corpus_paths])
-    seed_everything(seed)
+    fix_random_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("pretrain needs a fast tokenizer (tokenizer.json) for word ids.")
@@ -261,18 +262,16 @@ def pretrain(
     ]
     optimizer = torch.optim.AdamW(params, lr=learn_rate)
     warmup = max(1, steps // 10) if warmup_steps is None else warmup_steps
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _linear_warmup(step, warmup, steps)
-    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, steps)
     generator = torch.Generator().manual_seed(seed)
-    batches = _batches(len(blocks), batch_size, generator)
+    batches = _endless_batches(blocks, batch_size, generator)
     losses: list[float] = []
     seen_blocks = 0
     start = time.perf_counter()
     for step in range(steps):
-        indices = next(batches)
-        batch = mask_batch([blocks[i] for i in indices], tokenizer, generator,
-                           mlm_probability, whole_word_masking)
+        blocks_batch = next(batches)
+        batch = mask_batch(blocks_batch, tokenizer, generator, mlm_probability,
+                           whole_word_masking)
         loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -283,7 +282,7 @@ def pretrain(
         if not math.isfinite(value):
             raise FloatingPointError(f"MLM loss became {value} at step {step}; lower --learn-rate.")
         losses.append(value)
-        seen_blocks += len(indices)
+        seen_blocks += len(blocks_batch)
         if callback is not None:
             callback(step, value)
     elapsed = time.perf_counter() - start

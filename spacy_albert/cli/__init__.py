@@ -2,6 +2,7 @@
 
 from . import (
     annotate,  # noqa: F401
+    calibrate,  # noqa: F401
     convert,  # noqa: F401
     evaluate,  # noqa: F401
     explain,  # noqa: F401

@@ -2,24 +2,31 @@
 
 import sys
 from collections.abc import Iterable
-from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Literal, Optional
 
 import typer
 from spacy.tokens import Doc
 from wasabi import msg
 
 from ..convert import (
+    CharBioReadOptions,
     ConversionError,
     ConversionStats,
+    NerReadOptions,
+    TextcatReadOptions,
     read_char_bio,
     read_conll,
     read_textcat,
     write_docbin,
 )
-from ..convert.errors import resolve_output_path
+from ..convert.errors import EncodingErrors, resolve_output_path
+from ..convert.options import FileFormat, ReadOptions, Scheme, Separator
 from ._app import app
+
+# How many repairs the report lists one by one; the total is always printed.
+REPAIRS_SHOWN = 20
 
 convert_app = typer.Typer(
     help=(
@@ -30,36 +37,6 @@ convert_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(convert_app, name="convert")
-
-
-class Scheme(str, Enum):
-    auto = "auto"
-    iob1 = "iob1"
-    iob2 = "iob2"
-    bioes = "bioes"
-    bilou = "bilou"
-    bmes = "bmes"
-
-
-class Separator(str, Enum):
-    auto = "auto"
-    tab = "tab"
-    whitespace = "whitespace"
-
-
-class EncodingErrors(str, Enum):
-    strict = "strict"
-    replace = "replace"
-    surrogateescape = "surrogateescape"
-    backslashreplace = "backslashreplace"
-
-
-class Format(str, Enum):
-    auto = "auto"
-    csv = "csv"
-    tsv = "tsv"
-    jsonl = "jsonl"
-
 
 # Options shared by the commands, declared once (typer reads the `Annotated` metadata).
 OutputPath = Annotated[
@@ -83,7 +60,17 @@ SchemeOption = Annotated[
     typer.Option(
         "--scheme",
         help="Tag scheme. auto accepts IOB1, IOB2, BIOES/BILOU and BMES (I- after O starts an "
-        "entity, as in IOB1); a named scheme also checks the tags strictly against it",
+        "entity, as in IOB1); a named scheme also checks the tags against it",
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Refuse a malformed tag sequence, naming its file:line. Default: repair it and "
+        "list the repair. The repair: an I-/M-/E- tag that continues no entity (after O, "
+        "another type, or a sentence break) starts a new entity, as in IOB1 (a lone E- is a "
+        "one-token entity); a BIOES/BMES entity without E- ends at its last token",
     ),
 ]
 WordCol = Annotated[
@@ -107,52 +94,81 @@ _LANG_HELP = "Language of the blank pipeline whose vocab the docs use"
 
 
 def _run(
-    docs_fn: Callable[[ConversionStats], Iterable[Doc]],
+    make_options: Callable[[], ReadOptions],
+    reader: Callable[..., Iterable[Doc]],
     input_path: Path,
     output_path: Path,
-    task: str,
+    task: Literal["ner", "textcat"],
 ) -> None:
+    """Build the options, read, write and report; a ConversionError exits with status 1."""
     stats = ConversionStats()
     try:
         output_path = resolve_output_path(output_path, input_path)
-        write_docbin(docs_fn(stats), output_path, stats=stats)
+        docs = reader(input_path, make_options(), stats=stats)
+        write_docbin(docs, output_path, stats=stats)
     except ConversionError as err:
         msg.fail("Conversion failed", str(err))
         sys.exit(1)
     except OSError as err:
         msg.fail("Conversion failed", f"cannot write {output_path}: {err}")
         sys.exit(1)
-    _report(stats, output_path, task)
-
-
-def _report(stats: ConversionStats, output_path: Path, task: str) -> None:
     for note in stats.notes:
         msg.info(note)
     msg.good(f"Wrote {stats.n_docs:,} docs ({stats.n_tokens:,} tokens) to {output_path}")
     if task == "ner":
-        msg.text(
-            f"Sentences: {stats.n_sents:,}. Skipped document separators (-DOCSTART-): "
-            f"{stats.skipped_separators:,}."
+        _report_ner(stats)
+    else:
+        _report_textcat(stats)
+
+
+def _report_ner(stats: ConversionStats) -> None:
+    msg.text(
+        f"Sentences: {stats.n_sents:,} read, {stats.n_sents_written:,} in the docs written. "
+        f"Skipped document separators (-DOCSTART-): {stats.skipped_separators:,}."
+    )
+    if stats.n_sents_written != stats.n_sents:
+        msg.warn("The docs hold a different number of sentences than were read")
+    if stats.repairs:
+        msg.warn(
+            f"Repaired {len(stats.repairs):,} malformed tag sequence(s) (--strict refuses "
+            "them): a tag that continues no entity starts a new one, as in IOB1; an entity "
+            "without E- ends at its last token"
         )
+        for repair in stats.repairs[:REPAIRS_SHOWN]:
+            typer.echo(f"  {repair}")  # one line each, unwrapped: path:line stays clickable
+        if len(stats.repairs) > REPAIRS_SHOWN:
+            typer.echo(f"  ... and {len(stats.repairs) - REPAIRS_SHOWN:,} more")
+    n_ents = sum(stats.ents.values())
+    msg.text(
+        f"Entities: {n_ents:,} written; {n_ents - stats.n_ents_repaired:,} begun by the "
+        f"file's tags (B-, S-/U-, or I- as in IOB1), {stats.n_ents_repaired:,} by a repair."
+    )
+    _report_ents(stats)
+
+
+def _report_ents(stats: ConversionStats) -> None:
+    if stats.n_docs_with_ents < stats.n_docs:
+        msg.text(
+            f"Docs with NER annotation: {stats.n_docs_with_ents:,} of {stats.n_docs:,} "
+            "(the others have it missing)"
+        )
+    rows = [(label, f"{n:,}") for label, n in sorted(stats.ents.items())]
+    rows.append(("total", f"{sum(stats.ents.values()):,}"))
+    msg.table(rows, header=("Entity label", "Entities"), divider=True)
+
+
+def _report_textcat(stats: ConversionStats) -> None:
     if stats.skipped_blank_lines:
         msg.text(f"Skipped blank lines: {stats.skipped_blank_lines:,}.")
-    if stats.n_docs_with_ents or task == "ner":
-        rows = [(label, f"{n:,}") for label, n in sorted(stats.ents.items())]
-        rows.append(("total", f"{sum(stats.ents.values()):,}"))
-        if stats.n_docs_with_ents < stats.n_docs:
-            msg.text(
-                f"Docs with NER annotation: {stats.n_docs_with_ents:,} of {stats.n_docs:,} "
-                "(the others have it missing)"
-            )
-        msg.table(rows, header=("Entity label", "Entities"), divider=True)
-    if task == "textcat":
-        rows = [(label, f"{stats.cats.get(label, 0):,}") for label in stats.labels]
-        if stats.n_docs_with_cats < stats.n_docs:
-            msg.text(
-                f"Docs with cats: {stats.n_docs_with_cats:,} of {stats.n_docs:,} "
-                "(the others have them missing)"
-            )
-        msg.table(rows, header=("Category", "Docs with it"), divider=True)
+    if stats.n_docs_with_ents:
+        _report_ents(stats)
+    if stats.n_docs_with_cats < stats.n_docs:
+        msg.text(
+            f"Docs with cats: {stats.n_docs_with_cats:,} of {stats.n_docs:,} "
+            "(the others have them missing)"
+        )
+    rows = [(label, f"{stats.cats.get(label, 0):,}") for label in stats.labels]
+    msg.table(rows, header=("Category", "Docs with it"), divider=True)
 
 
 def _split_list(value: Optional[str]) -> Optional[list[str]]:
@@ -161,19 +177,24 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+_REPAIR_HELP = (
+    "Malformed tag sequences, such as an entity that runs across a sentence break, are "
+    "repaired and each repair is listed with its file:line: a tag that continues no entity "
+    "starts a new entity, as in IOB1; --strict refuses them instead."
+)
 _CONLL_HELP = (
     "Convert NER data in CoNLL column format to a .spacy file.\n\n"
     "One token per line, a blank or whitespace-only line between sentences (CoNLL-2003, "
     "WNUT, Resume NER); -DOCSTART- lines separate documents and never become docs. Tags "
     "may be IOB1, IOB2, BIOES/BILOU or BMES. Every token gets an entity tag (O outside "
-    "entities); the docs have no cats.\n\n"
+    f"entities); the docs have no cats. {_REPAIR_HELP}\n\n"
     "Example: python -m spacy_albert convert conll train.txt train.spacy --n-sents 10"
 )
 _CHAR_BIO_HELP = (
     "Convert character-level NER (Chinese, one char per line) to a .spacy file.\n\n"
     "Each doc's tokens are exactly the file's characters, with no spaces between them, as "
     "spaCy's default zh tokenizer (the char segmenter) gives for CJK text. Tags may be BIO, "
-    "BIOES or BMES. The original Weibo NER files are not valid UTF-8: pass "
+    f"BIOES or BMES. {_REPAIR_HELP} The original Weibo NER files are not valid UTF-8: pass "
     "--encoding-errors replace for them.\n\n"
     "Example: python -m spacy_albert convert char-bio weiboNER_2nd_conll.train train.spacy "
     "--strip-position-digits"
@@ -202,33 +223,30 @@ def convert_conll_cli(
     output_path: OutputPath,
     word_col: WordCol = 0,
     tag_col: TagCol = -1,
-    scheme: SchemeOption = Scheme.auto,
-    sep: SeparatorOption = Separator.auto,
+    scheme: SchemeOption = "auto",
+    strict: StrictOption = False,
+    sep: SeparatorOption = "auto",
     n_sents: int = typer.Option(
         1, "--n-sents", "-n", help="Sentences per doc; docs never span a -DOCSTART- line", min=1
     ),
     lang: str = typer.Option("en", "--lang", help=_LANG_HELP),
     encoding: Encoding = "utf-8",
-    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
+    encoding_errors: EncodingErrorsOption = "strict",
 ) -> None:
     """Convert NER data in CoNLL column format to a .spacy file (help: `_CONLL_HELP`)."""
-    _run(
-        lambda stats: read_conll(
-            input_path,
-            word_col=word_col,
-            tag_col=tag_col,
-            scheme=scheme.value,
-            sep=sep.value,
-            n_sents=n_sents,
-            lang=lang,
-            encoding=encoding,
-            encoding_errors=encoding_errors.value,
-            stats=stats,
-        ),
-        input_path,
-        output_path,
-        "ner",
+    options = partial(
+        NerReadOptions,
+        word_col=word_col,
+        tag_col=tag_col,
+        scheme=scheme,
+        strict=strict,
+        sep=sep,
+        n_sents=n_sents,
+        lang=lang,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
     )
+    _run(options, read_conll, input_path, output_path, "ner")
 
 
 @convert_app.command("char-bio", help=_CHAR_BIO_HELP)
@@ -248,34 +266,31 @@ def convert_char_bio_cli(
         help="Strip the position digits that the revised Weibo files append to each char "
         "(科0 -> 科, 20 -> 2)",
     ),
-    scheme: SchemeOption = Scheme.auto,
+    scheme: SchemeOption = "auto",
+    strict: StrictOption = False,
     word_col: WordCol = 0,
     tag_col: TagCol = -1,
-    sep: SeparatorOption = Separator.auto,
+    sep: SeparatorOption = "auto",
     n_sents: int = typer.Option(1, "--n-sents", "-n", help="Sentences (messages) per doc", min=1),
     lang: str = typer.Option("zh", "--lang", help=_LANG_HELP),
     encoding: Encoding = "utf-8",
-    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
+    encoding_errors: EncodingErrorsOption = "strict",
 ) -> None:
     """Convert character-level NER to a .spacy file (help: `_CHAR_BIO_HELP`)."""
-    _run(
-        lambda stats: read_char_bio(
-            input_path,
-            strip_position_digits=strip_position_digits,
-            scheme=scheme.value,
-            word_col=word_col,
-            tag_col=tag_col,
-            sep=sep.value,
-            n_sents=n_sents,
-            lang=lang,
-            encoding=encoding,
-            encoding_errors=encoding_errors.value,
-            stats=stats,
-        ),
-        input_path,
-        output_path,
-        "ner",
+    options = partial(
+        CharBioReadOptions,
+        strip_position_digits=strip_position_digits,
+        scheme=scheme,
+        strict=strict,
+        word_col=word_col,
+        tag_col=tag_col,
+        sep=sep,
+        n_sents=n_sents,
+        lang=lang,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
     )
+    _run(options, read_char_bio, input_path, output_path, "ner")
 
 
 @convert_app.command("textcat", help=_TEXTCAT_HELP)
@@ -284,8 +299,8 @@ def convert_textcat_cli(
         Path, typer.Argument(help="Input file: CSV, TSV or JSONL", exists=True, dir_okay=False)
     ],
     output_path: OutputPath,
-    file_format: Format = typer.Option(
-        Format.auto,
+    file_format: FileFormat = typer.Option(
+        "auto",
         "--format",
         help="Input format; auto goes by the suffix (.csv, .tsv/.txt, .jsonl/.json)",
     ),
@@ -354,31 +369,26 @@ def convert_textcat_cli(
         "character)",
     ),
     encoding: Encoding = "utf-8",
-    encoding_errors: EncodingErrorsOption = EncodingErrors.strict,
+    encoding_errors: EncodingErrorsOption = "strict",
 ) -> None:
     """Convert text classification data to a .spacy file (help: `_TEXTCAT_HELP`)."""
-    _run(
-        lambda stats: read_textcat(
-            input_path,
-            file_format=file_format.value,
-            exclusive=exclusive,
-            label_col=label_col,
-            text_col=text_col,
-            text_sep=text_sep,
-            header=header,
-            label_sep=label_sep,
-            label_map=label_map,
-            labels=_split_list(labels),
-            text_field=text_field,
-            label_field=label_field,
-            entities_field=entities_field,
-            use_entities=not no_entities,
-            lang=lang,
-            encoding=encoding,
-            encoding_errors=encoding_errors.value,
-            stats=stats,
-        ),
-        input_path,
-        output_path,
-        "textcat",
+    options = partial(
+        TextcatReadOptions,
+        file_format=file_format,
+        exclusive=exclusive,
+        label_col=label_col,
+        text_col=text_col,
+        text_sep=text_sep,
+        header=header,
+        label_sep=label_sep,
+        label_map=label_map,
+        labels=_split_list(labels),
+        text_field=text_field,
+        label_field=label_field,
+        entities_field=entities_field,
+        use_entities=not no_entities,
+        lang=lang,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
     )
+    _run(options, read_textcat, input_path, output_path, "textcat")

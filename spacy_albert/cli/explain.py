@@ -43,7 +43,7 @@ def explain_cli(
     """
     import spacy
 
-    from ..explain.attribution import BASELINES, explain
+    from ..explain import BASELINES, explain
 
     if baseline not in BASELINES:
         msg.fail(f"--baseline must be one of {', '.join(BASELINES)}", exits=1)
@@ -61,17 +61,15 @@ def explain_cli(
             f"sum of attributions {sum(target.attributions):+.4f} "
             f"(completeness error {target.delta:+.1e})"
         )
-        change = abs(target.score - target.baseline_score)
-        if change > 1e-3 and abs(target.delta) > 0.05 * change:
+        if not target.is_complete():
+            change = abs(target.score - target.baseline_score)
             msg.warn(
                 f"The attributions miss score − baseline by {abs(target.delta) / change:.0%}: "
                 f"use more --steps (e.g. {steps * 4}) for a faithful sum."
             )
-        ranked = sorted(
-            range(len(target.attributions)), key=lambda i: -abs(target.attributions[i])
-        )[:top]
-        if ranked:
-            rows = [(explanation.tokens[i], i, f"{target.attributions[i]:+.4f}") for i in ranked]
+        rows = [(explanation.tokens[i], i, f"{target.attributions[i]:+.4f}")
+                for i in target.strongest(top)]
+        if rows:
             msg.table(rows, header=("token", "position", "attribution"), divider=True)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""`python -m spacy_albert init-model`: build an ALBERT checkpoint offline."""
+"""`python -m spacy_albert init-model`: build or import an ALBERT checkpoint offline."""
 
 from pathlib import Path
 from typing import Optional
@@ -6,7 +6,16 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..checkpoints.builder import DEFAULT_VOCAB_SIZE, LANGS, SIZES, fetch_pretrained, init_model
+from ..checkpoints.builder import (
+    DEFAULT_VOCAB_SIZE,
+    LANGS,
+    RANDOM_INIT_RECIPE,
+    SIZES,
+    TRAINING_RECIPE_FILE,
+    TrainingRecipe,
+    init_model,
+)
+from ..checkpoints.pretrained import CONVERTIBLE, import_pretrained
 from ..models.loading import ModelNotFoundError
 from ._app import app
 
@@ -23,9 +32,9 @@ def init_model_cli(
                                    help=f"Target vocabulary size (0: {DEFAULT_VOCAB_SIZE})."),
     seed: int = typer.Option(0, "--seed", help="Seed for the vocabulary and the weights."),
     pretrained: str = typer.Option(
-        "", "--from", help="Save this pretrained ALBERT (hub name such as albert-base-v2, or "
-        "a checkpoint dir) instead of building one; --corpus, --size, --vocab-size and "
-        "--seed are then unused. Empty: build."),
+        "", "--from", help="Import this pretrained checkpoint (hub name such as "
+        f"albert-base-v2, or a checkpoint dir) instead of building one: {CONVERTIBLE}. "
+        "--corpus, --size, --vocab-size and --seed are then unused. Empty: build."),
 ) -> None:
     """Build a randomly initialised ALBERT whose vocabulary is learned from CORPUS.
 
@@ -33,14 +42,21 @@ def init_model_cli(
     Chinese a character WordPiece vocab (BertTokenizerFast, like albert_chinese_*).
     The directory loads with AutoTokenizer/AutoModel.from_pretrained(dir) offline and
     can be named as the transformer in any spacy-albert config. With --from, the
-    directory holds that pretrained checkpoint instead, so later steps run offline.
+    directory holds that pretrained checkpoint instead (a BERT converted exactly into an
+    ALBERT), so later steps run offline. Either way the `spacy train` overrides that
+    suit the weights are printed and saved in the directory.
     """
     if pretrained:
         try:
-            path = fetch_pretrained(pretrained, output_dir)
+            imported = import_pretrained(pretrained, output_dir)
         except (ModelNotFoundError, ValueError) as err:
             msg.fail(str(err), exits=1)
-        msg.good(f"Saved the pretrained ALBERT '{pretrained}' to {path}")
+        how = "converted into an ALBERT" if imported.source_type == "bert" else "saved"
+        msg.good(f"The pretrained {imported.source_type.upper()} '{pretrained}' {how}: "
+                 f"{imported.path}")
+        for note in imported.notes:
+            msg.info(note)
+        print_recipe(imported.recipe, imported.path)
         return
     if not corpus:
         msg.fail("Give --corpus to build an ALBERT, or --from to save a pretrained one.", exits=1)
@@ -50,3 +66,15 @@ def init_model_cli(
     except ValueError as err:
         msg.fail(str(err), exits=1)
     msg.good(f"Wrote a {size} {lang} ALBERT to {path}")
+    print_recipe(RANDOM_INIT_RECIPE, path)
+
+
+def print_recipe(recipe: TrainingRecipe, model_dir: Path) -> None:
+    """Say how to train the checkpoint with the shipped configs (also in its recipe file)."""
+    if not recipe.overrides:
+        msg.info(f"Train with the shipped configs as they are: {recipe.reason}.")
+        return
+    msg.warn(f"Train it with these overrides: {recipe.reason} (saved in "
+             f"{model_dir / TRAINING_RECIPE_FILE}):")
+    print(f"  python -m spacy train CONFIG --paths.transformer {model_dir} ... "
+          f"{recipe.cli_flags()}")

@@ -8,13 +8,14 @@ segmenter) also gives one token per CJK character at training and inference time
 
 import re
 from collections.abc import Iterator
-from typing import Optional
+from typing import Any, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .conll import read_ner_columns
 from .errors import ConversionError, ConversionStats, PathLike, blank_nlp
+from .options import CharBioReadOptions, merge_options
 
 # A position suffix: trailing digits, but never the token's first character, so the
 # literal digit "2" at position 0, written "20", becomes "2".
@@ -44,58 +45,40 @@ def _strip_checked(token: str, path: PathLike, line: int) -> str:
 
 def read_char_bio(
     path: PathLike,
+    options: Optional[CharBioReadOptions] = None,
     *,
-    strip_position_digits: bool = False,
-    scheme: str = "auto",
-    word_col: int = 0,
-    tag_col: int = -1,
-    sep: str = "auto",
-    n_sents: int = 1,
-    lang: str = "zh",
     nlp: Optional[Language] = None,
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
     stats: Optional[ConversionStats] = None,
+    **fields: Any,
 ) -> Iterator[Doc]:
     """Read a character-per-line NER file (e.g. Weibo NER) as Docs of characters.
 
     Each token of a doc is exactly one line's token, with `spaces=False`, so `doc.text`
     is the characters joined. Every token is annotated (tokens outside entities get
     "O"); the docs carry no `cats`. Only the first char of each sentence is marked as a
-    sentence start; whether a message holds more sentences is left missing.
+    sentence start; whether a message holds more sentences is left missing. Tags may be
+    BIO, IOB1, BIOES or BMES; malformed sequences are repaired and recorded in
+    `stats.repairs` as `read_conll` does (refused with `strict=True`). The original
+    Weibo files hold CESU-8 surrogate bytes, which are invalid UTF-8: read them with
+    `encoding_errors="replace"` (U+FFFD).
 
     path (PathLike): The input file.
-    strip_position_digits (bool): Remove the position digits that the revised Weibo
-        files append to each char (`科0` -> `科`, `20` -> `2`). A token without such
-        digits is then an error, so bare-char files are not silently changed.
-    scheme (str): "auto" (BIO, IOB1, BIOES or BMES), or one of "iob1", "iob2",
-        "bioes", "bilou", "bmes" to check the tags strictly against that scheme.
-    word_col (int): The column of the char (negative counts from the end).
-    tag_col (int): The column of the NER tag (negative counts from the end).
-    sep (str): "auto" (tabs if the line has one, else any run of spaces), "tab" or
-        "whitespace".
-    n_sents (int): Sentences (messages) per doc.
-    lang (str): Language of the blank pipeline whose vocab the docs use.
-    nlp (Optional[Language]): A pipeline whose vocab to use instead of `spacy.blank(lang)`.
-    encoding (str): The text encoding.
-    encoding_errors (str): "strict", "replace", "surrogateescape" or "backslashreplace".
-        The original Weibo files hold CESU-8 surrogate bytes, which are invalid UTF-8;
-        "replace" turns them into U+FFFD.
-    stats (Optional[ConversionStats]): Stats to count sentences and separators in.
-    YIELDS (Doc): One doc per `n_sents` sentences.
+    options (Optional[CharBioReadOptions]): How to read it (default:
+        `CharBioReadOptions()`, whose `lang` is "zh").
+    nlp (Optional[Language]): A pipeline whose vocab to use instead of
+        `spacy.blank(options.lang)`.
+    stats (Optional[ConversionStats]): Stats to count sentences, separators and repairs in.
+    **fields: Fields of `CharBioReadOptions` (e.g. `strip_position_digits=True`),
+        overriding those of `options`.
+    YIELDS (Doc): One doc per `options.n_sents` sentences.
     """
+    options = merge_options(options, CharBioReadOptions, fields)
     yield from read_ner_columns(
         path,
-        word_col=word_col,
-        tag_col=tag_col,
-        scheme=scheme,
-        sep=sep,
-        n_sents=n_sents,
-        vocab=(nlp if nlp is not None else blank_nlp(lang)).vocab,
+        options,
+        vocab=(nlp if nlp is not None else blank_nlp(options.lang)).vocab,
         spaces=False,
         gold_sentences=False,
-        encoding=encoding,
-        encoding_errors=encoding_errors,
         stats=stats,
-        word_transform=_strip_checked if strip_position_digits else None,
+        word_transform=_strip_checked if options.strip_position_digits else None,
     )

@@ -7,15 +7,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Literal, Optional, Union, get_args
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 PathLike = Union[str, Path]
-
-ENCODING_ERRORS = ("strict", "replace", "surrogateescape", "backslashreplace")
+EncodingErrors = Literal["strict", "replace", "surrogateescape", "backslashreplace"]
+ENCODING_ERRORS: tuple[str, ...] = get_args(EncodingErrors)
+RepairKind = Literal["continuation", "unclosed"]
 
 _ENCODING_HINT = (
     "pass the file's real encoding (e.g. --encoding latin-1) or "
@@ -51,25 +52,54 @@ class ConversionError(ValueError):
         super().__init__(message)
 
 
+@dataclass(frozen=True)
+class TagRepair:
+    """One malformed NER tag sequence that a reader repaired instead of refusing.
+
+    path (str): The input file.
+    line (int): The 1-based line of the tag that was repaired.
+    kind (RepairKind): "continuation" (an I-/M-/E- tag that continued no entity now starts
+        one) or "unclosed" (a BIOES/BILOU/BMES entity with no E- ends where it stops).
+    message (str): What was wrong and what the repair did.
+    """
+
+    path: str
+    line: int
+    kind: RepairKind
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
 @dataclass
 class ConversionStats:
     """What a conversion read and wrote, for the report.
 
     The readers fill the input-side counts (`n_sents`, `skipped_separators`,
-    `skipped_blank_lines`, `notes`); `write_docbin` fills the output-side counts.
+    `skipped_blank_lines`, `notes`, `repairs`); `write_docbin` fills the output-side
+    counts, taken from the docs themselves (`n_sents_written` counts sentence starts), so
+    a report can show that what was read was written.
     """
 
     n_docs: int = 0
     n_tokens: int = 0
     n_sents: int = 0
+    n_sents_written: int = 0
     n_docs_with_ents: int = 0
     n_docs_with_cats: int = 0
     skipped_separators: int = 0
     skipped_blank_lines: int = 0
-    ents: Counter = field(default_factory=Counter)
-    cats: Counter = field(default_factory=Counter)
+    ents: Counter[str] = field(default_factory=Counter)
+    cats: Counter[str] = field(default_factory=Counter)
     labels: tuple[str, ...] = ()
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repairs: list[TagRepair] = field(default_factory=list)
+
+    @property
+    def n_ents_repaired(self) -> int:
+        """The number of entities that a repair started (the rest were begun by tags)."""
+        return sum(repair.kind == "continuation" for repair in self.repairs)
 
     def add_doc(self, doc: Doc) -> None:
         """Count one written doc.
@@ -78,6 +108,7 @@ class ConversionStats:
         """
         self.n_docs += 1
         self.n_tokens += len(doc)
+        self.n_sents_written += sum(token.is_sent_start is True for token in doc)
         if len(doc) and doc[0].ent_iob_ != "":
             self.n_docs_with_ents += 1
             self.ents.update(ent.label_ for ent in doc.ents)

@@ -26,8 +26,6 @@ from thinc.api import ArgsKwargs, get_torch_default_device
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 from transformers.activations import ACT2FN, NewGELUActivation
 
-from .int8 import quantization_method, quantize_model
-
 WEIGHTS_FORMAT = "safetensors"
 
 
@@ -146,6 +144,8 @@ class AlbertShim(HFShim):
                 if path.is_file():
                     tokenizer_files[path.name] = path.read_bytes()
         tokenizer_files["kwargs"] = {"use_fast": tokenizer.is_fast}
+        from .int8 import quantization_method  # the int8 layer only matters once quantized
+
         state = {k: v.detach().contiguous().cpu() for k, v in self._model.state_dict().items()}
         msg = {
             "config": hf_model.transformer.config.to_dict(),
@@ -187,6 +187,8 @@ class AlbertShim(HFShim):
             # A pipeline saved by upstream spacy-transformers: tensors only, no code.
             state = torch.load(BytesIO(msg["state"]), map_location="cpu", weights_only=True)
         if msg.get("quantization"):
+            from .int8 import quantize_model
+
             quantize_model(transformer, msg["quantization"])
         transformer.load_state_dict(state)
         transformer.to(device)

@@ -28,9 +28,17 @@ from thinc.shims import Shim
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
 from transformers.modeling_outputs import BaseModelOutput
 
-from .architectures import albert_forward, replace_listener, replace_listener_cfg
+from .encoder import (
+    DEFAULT_INFERENCE_MAX_PIECES,
+    albert_forward,
+    replace_listener,
+    replace_listener_cfg,
+)
+from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS
 
 ONNX_ARCH_NAME = "spacy-albert.OnnxAlbertTransformer.v1"
+# Attrs that come from the config, not from the saved model (see `from_bytes`).
+CONFIG_ATTRS = ("inference_max_pieces", "tokenize_chunk_spans")
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "last_hidden_state"
 
@@ -164,7 +172,11 @@ class OnnxAlbertTransformerModel(Model):
     """`albert_forward` over an onnxruntime encoder (prediction only)."""
 
     def __init__(
-        self, get_spans: Callable[[list[Doc]], list[list[Span]]], num_threads: int = 0
+        self,
+        get_spans: Callable[[list[Doc]], list[list[Span]]],
+        num_threads: int = 0,
+        inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
+        tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
     ):
         encoder_layer = Model(
             "onnx-encoder",
@@ -185,6 +197,8 @@ class OnnxAlbertTransformerModel(Model):
                 "replace_listener": replace_listener,
                 "replace_listener_cfg": replace_listener_cfg,
                 "inference_dtype": "float32",
+                "inference_max_pieces": inference_max_pieces,
+                "tokenize_chunk_spans": tokenize_chunk_spans,
             },
         )
 
@@ -208,7 +222,10 @@ class OnnxAlbertTransformerModel(Model):
         self.set_dim("nO", encoder.config.hidden_size)
 
     def from_bytes(self, bytes_data: bytes) -> "OnnxAlbertTransformerModel":
+        """Load the encoder, keeping the config's run-time settings (chunk sizes)."""
+        from_config = {key: self.attrs[key] for key in CONFIG_ATTRS}
         super().from_bytes(bytes_data)
+        self.attrs.update(from_config)
         self.attrs["has_transformer"] = self.shim.encoder is not None
         return self
 
@@ -244,7 +261,10 @@ def _no_backprop(d_output: Any) -> Any:
 
 @registry.architectures(ONNX_ARCH_NAME)
 def onnx_albert_transformer_v1(
-    get_spans: Callable[[list[Doc]], list[list[Span]]], num_threads: int = 0
+    get_spans: Callable[[list[Doc]], list[list[Span]]],
+    num_threads: int = 0,
+    inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
+    tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
 ) -> Model[list[Doc], FullTransformerBatch]:
     """The shared ALBERT encoder, exported to ONNX and run by onnxruntime (CPU).
 
@@ -253,5 +273,9 @@ def onnx_albert_transformer_v1(
 
     get_spans (Callable): Cuts docs into spans (keep the torch pipeline's windows).
     num_threads (int): onnxruntime intra-op threads (0: one per physical core).
+    inference_max_pieces (int): Upper bound on padded pieces per encoder call.
+    tokenize_chunk_spans (int): Span texts per tokenizer call.
     """
-    return OnnxAlbertTransformerModel(get_spans, num_threads)
+    return OnnxAlbertTransformerModel(
+        get_spans, num_threads, inference_max_pieces, tokenize_chunk_spans
+    )

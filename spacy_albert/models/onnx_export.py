@@ -18,9 +18,16 @@ from spacy.language import Language
 from spacy.util import load_config
 from spacy_transformers.util import make_tempdir
 
-from .architectures import AlbertTransformerModel
+from .encoder import AlbertTransformerModel
 from .int8 import quantization_method
-from .onnx import INPUT_NAMES, ONNX_ARCH_NAME, OUTPUT_NAME, OnnxEncoder, onnx_albert_transformer_v1
+from .onnx import (
+    CONFIG_ATTRS,
+    INPUT_NAMES,
+    ONNX_ARCH_NAME,
+    OUTPUT_NAME,
+    OnnxEncoder,
+    onnx_albert_transformer_v1,
+)
 
 DEFAULT_OPSET = 17
 INT8_METHOD = "int8-dynamic"
@@ -175,7 +182,8 @@ def export_onnx_pipeline(
         onnx_bytes = encoder_to_onnx(torch_model.transformer, torch_model.tokenizer, opset)
         if int8:
             onnx_bytes = quantize_onnx_int8(onnx_bytes)
-        onnx_model = onnx_albert_transformer_v1(torch_model.attrs["get_spans"])
+        run_time = {key: torch_model.attrs[key] for key in CONFIG_ATTRS}
+        onnx_model = onnx_albert_transformer_v1(torch_model.attrs["get_spans"], **run_time)
         encoder = OnnxEncoder.load(
             onnx_bytes, torch_model.transformer.config, quantization=INT8_METHOD if int8 else None
         )
@@ -187,6 +195,7 @@ def export_onnx_pipeline(
             "@architectures": ONNX_ARCH_NAME,
             "get_spans": block["get_spans"],
             "num_threads": 0,
+            **run_time,
         }
     config.to_disk(output / "config.cfg")
     return OnnxExportResult(output, tuple(names), encoder_bytes, int8)

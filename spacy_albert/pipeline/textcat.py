@@ -22,14 +22,30 @@ from thinc.types import Floats2d
 SCORER_NAME = "spacy-albert.textcat_scorer.v1"
 
 
-def has_gold_cats(example: Example, labels: Iterable[str]) -> bool:
-    """Whether the reference doc carries a category for any of the labels."""
-    return any(label in example.reference.cats for label in labels)
+def has_gold_cats(doc: Doc, labels: Iterable[str], *, multi_label: bool) -> bool:
+    """Whether a reference doc has gold categories for a classifier's labels: the one
+    rule for which docs a classifier is scored on, here (`spacy evaluate`) and in
+    `spacy_albert evaluate`.
+
+    Multi-label: a value for any of its labels is gold, 0 included (all zeros is the
+    gold answer "none of these labels"). Exclusive: one of its labels must be positive;
+    all-zero cats name no gold class (spaCy's `Scorer.score_cats` would take the first
+    label as gold), and training rejects them (`_validate_categories`).
+
+    doc (Doc): The reference doc.
+    labels (Iterable[str]): The classifier's labels.
+    multi_label (bool): Whether the classifier is multi-label.
+    RETURNS (bool): Whether the doc counts for this classifier's scores.
+    """
+    values = [doc.cats[label] for label in labels if doc.cats.get(label) is not None]
+    if multi_label:
+        return bool(values)
+    return any(value > 0 for value in values)
 
 
 def score_exclusive_cats(examples: Iterable[Example], labels: list[str], **kwargs: Any) -> dict:
     """spaCy's exclusive cats scores over the examples that have gold cats."""
-    annotated = [eg for eg in examples if has_gold_cats(eg, labels)]
+    annotated = [eg for eg in examples if has_gold_cats(eg.reference, labels, multi_label=False)]
     return Scorer.score_cats(
         annotated,
         "cats",

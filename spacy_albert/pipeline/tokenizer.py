@@ -4,14 +4,22 @@ spaCy configs name the tokenizer explicitly; `spacy.Tokenizer.v1` under `lang = 
 would split Chinese on whitespace only. This defers to the language's own default:
 spaCy's rule-based tokenizer for English, the `char` segmenter for Chinese (one token
 per character — what Chinese ALBERT checkpoints and char-BIO data expect).
+
+Either way, text with lone UTF-16 surrogates (what `errors="surrogateescape"` reading
+gives) is tokenized with each surrogate replaced by U+FFFD: spaCy's string store cannot
+hold a surrogate, and crashing would lose the doc (and a whole `nlp.pipe` batch).
 """
 
+import warnings
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 from spacy.lang.zh import ChineseTokenizer, Segmenter
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import registry
+
+from ..models.tokenization import replace_lone_surrogates
 
 TOKENIZER_NAME = "spacy-albert.LanguageDefaultTokenizer.v1"
 
@@ -24,10 +32,45 @@ def create_language_default_tokenizer() -> Callable[[Language], Any]:
         default = type(nlp).default_config["nlp"]["tokenizer"]
         tokenizer = registry.resolve({"tokenizer": default})["tokenizer"](nlp)
         if type(tokenizer) is ChineseTokenizer:
-            return LinearCharChineseTokenizer(tokenizer.vocab, segmenter=tokenizer.segmenter)
-        return tokenizer
+            tokenizer = LinearCharChineseTokenizer(tokenizer.vocab, segmenter=tokenizer.segmenter)
+        return SurrogateSafeTokenizer(tokenizer)
 
     return create_tokenizer
+
+
+class LoneSurrogateWarning(UserWarning):
+    """Input text had lone surrogates; the doc has U+FFFD at their offsets."""
+
+
+class SurrogateSafeTokenizer:
+    """A tokenizer that replaces lone surrogates by U+FFFD (one code point for one, so
+    every character offset into the doc is an offset into the input) and warns.
+
+    Everything else (serialization, `explain`, rules, `initialize`) is the wrapped
+    tokenizer's own.
+    """
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        if isinstance(text, str):
+            text, replaced = replace_lone_surrogates(text)
+            if replaced:
+                warnings.warn(
+                    f"The text has {replaced} lone surrogate(s), e.g. from bytes read with "
+                    "errors='surrogateescape'; they are replaced by U+FFFD at the same offsets.",
+                    LoneSurrogateWarning,
+                    stacklevel=2,
+                )
+        return self.tokenizer(text)
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
+        for text in texts:
+            yield self(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tokenizer, name)
 
 
 class LinearCharChineseTokenizer(ChineseTokenizer):

@@ -1,12 +1,12 @@
 """The `albert_transformer` component: one ALBERT pass per doc, shared by every head.
 
 It is spacy-transformers' `Transformer` (listeners, `doc._.trf_data`, batching by
-length) with ALBERT defaults and the `spacy-albert.AlbertTransformer.v1` model, plus a
+length) with ALBERT defaults and the `spacy-albert.AlbertTransformer.v2` model, plus a
 clear error when a saved pipeline's weights are damaged.
 """
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from pickle import UnpicklingError
 from typing import Callable, Union
@@ -28,7 +28,7 @@ max_batch_items = 4096
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
 
 [albert_transformer.model]
-@architectures = "spacy-albert.AlbertTransformer.v1"
+@architectures = "spacy-albert.AlbertTransformer.v2"
 name = "albert-base-v2"
 tokenizer_config = {"use_fast": true, "model_max_length": 512}
 transformer_config = {}
@@ -45,13 +45,20 @@ stride = 96
 DEFAULT_CONFIG = Config().from_str(DEFAULT_CONFIG_STR)
 
 
-def _single_thread_torch_in_forked_child() -> None:
-    # `nlp.pipe(n_process=N)` forks workers; an OpenMP pool the parent already used
-    # deadlocks in a forked child (torch's DataLoader workers do the same for this).
-    torch.set_num_threads(1)
+_PROCESS_THAT_SET_THREADS = os.getpid()
 
 
-os.register_at_fork(after_in_child=_single_thread_torch_in_forked_child)
+def single_thread_torch_if_forked() -> None:
+    """In a process forked from the one that imported us, run torch on one thread.
+
+    `nlp.pipe(n_process=N)` forks workers; an OpenMP pool the parent already used
+    deadlocks in a forked child (torch's DataLoader workers do the same for this). Checked
+    when the component runs, so importing the package changes nothing process-wide.
+    """
+    global _PROCESS_THAT_SET_THREADS
+    if os.getpid() != _PROCESS_THAT_SET_THREADS:
+        torch.set_num_threads(1)
+        _PROCESS_THAT_SET_THREADS = os.getpid()
 
 
 class CorruptModelError(ValueError):
@@ -60,6 +67,14 @@ class CorruptModelError(ValueError):
 
 class AlbertTransformer(Transformer):
     """spacy-transformers' Transformer, with a clear error for damaged model files."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        single_thread_torch_if_forked()
+        return super().__call__(doc)
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        single_thread_torch_if_forked()
+        yield from super().pipe(stream, batch_size=batch_size)
 
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
@@ -106,7 +121,7 @@ def make_albert_transformer(
     """Construct the shared ALBERT encoder component.
 
     model (Model[List[Doc], FullTransformerBatch]): Usually
-        `spacy-albert.AlbertTransformer.v1`.
+        `spacy-albert.AlbertTransformer.v2`.
     set_extra_annotations (Callable): Sets extra annotations after `doc._.trf_data`.
     max_batch_items (int): Upper bound on padded pieces per inner batch (memory knob).
     """

@@ -3,8 +3,6 @@
 from pathlib import Path
 
 import pytest
-from spacy.tokens import DocBin
-from typer.testing import CliRunner
 
 from spacy_albert.cli import app
 from spacy_albert.convert import (
@@ -16,15 +14,10 @@ from spacy_albert.convert import (
 )
 from spacy_albert.convert.errors import blank_nlp
 
-FIXTURES = Path(__file__).parent / "fixtures"
-runner = CliRunner()
+from .util import FIXTURES, flat, load, runner
 
 CHARS = [["科", "技", "公", "司", "2", "0", "年"], ["张", "三", "好"]]
 ENTS = [[("科技公司", "ORG.NOM")], [("张三", "PER.NAM")]]
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
 
 
 @pytest.mark.parametrize(
@@ -94,7 +87,7 @@ def test_cli_writes_docs_without_cats(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--strip-position-digits"])
     assert result.exit_code == 0, result.output
     assert "Wrote 2 docs (10 tokens)" in flat(result.output)
-    docs = list(DocBin().from_disk(out).get_docs(blank_nlp("zh").vocab))
+    docs = load(out, "zh")
     assert [[t.text for t in doc] for doc in docs] == CHARS
     assert [doc.cats for doc in docs] == [{}, {}]
     assert all(t.ent_iob_ in ("B", "I", "O") for doc in docs for t in doc)
@@ -128,7 +121,7 @@ def test_invalid_utf8_with_replace(tmp_path: Path) -> None:
         app, ["convert", "char-bio", str(src), str(out), "--encoding-errors", "replace"]
     )
     assert result.exit_code == 0, result.output
-    docs = list(DocBin().from_disk(out).get_docs(blank_nlp("zh").vocab))
+    docs = load(out, "zh")
     assert [[t.text for t in doc] for doc in docs] == [["科", "技"], ["好", "\ufffd" * 3, "天"]]
 
 
@@ -154,7 +147,32 @@ def test_write_docbin_leaves_nothing_when_the_reader_fails_midway(tmp_path: Path
     src.write_text("北\tB-GPE\n京\tI-GPE\n\n好\tE-GPE\n", encoding="utf-8")
     out = tmp_path / "sub" / "out.spacy"
     with pytest.raises(ConversionError) as err:
-        write_docbin(read_char_bio(src), out)
+        write_docbin(read_char_bio(src, strict=True), out)
     assert err.value.line == 4
     # The docs are consumed before anything is written: not even the directory is made.
     assert not (tmp_path / "sub").exists()
+
+
+def test_malformed_bmes_repaired_by_default_refused_with_strict(tmp_path: Path) -> None:
+    src = FIXTURES / "resume_malformed.bmes"
+    stats = ConversionStats()
+    docs = list(read_char_bio(src, stats=stats))
+    assert [doc.text for doc in docs] == ["高勇在北京", "大学毕业", "硕士中国籍"]
+    assert [[(e.text, e.label_) for e in doc.ents] for doc in docs] == [
+        [("高勇", "NAME"), ("北京", "ORG")],
+        [("大学", "ORG")],
+        [("硕", "EDU"), ("中", "CONT"), ("国籍", "LOC")],
+    ]
+    assert [r.line for r in stats.repairs] == [7, 12, 15]
+    out = tmp_path / "resume.spacy"
+    result = runner.invoke(app, ["convert", "char-bio", str(src), str(out)])
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "Repaired 3 malformed tag sequence(s)" in text and f"{src}:12:" in text
+    assert "Sentences: 3 read, 3 in the docs written" in text
+    assert "Entities: 6 written; 3 begun by the file's tags" in text
+    out.unlink()
+    result = runner.invoke(app, ["convert", "char-bio", str(src), str(out), "--strict"])
+    assert result.exit_code == 1
+    assert f"{src}:7: 'M-ORG' does not continue an entity" in flat(result.output)
+    assert not out.exists()

@@ -3,34 +3,21 @@
 from pathlib import Path
 
 import pytest
-from spacy.tokens import Doc, DocBin
-from typer.testing import CliRunner
+from spacy.tokens import Doc
 
 from spacy_albert.cli import app
 from spacy_albert.convert import (
     ConversionError,
     ConversionStats,
     read_conll,
-    tags_to_spans,
     write_docbin,
 )
-from spacy_albert.convert.errors import blank_nlp
 
-FIXTURES = Path(__file__).parent / "fixtures"
-runner = CliRunner()
+from .util import FIXTURES, flat, load, runner
 
 
 def ents(doc: Doc) -> list:
     return [(ent.text, ent.label_) for ent in doc.ents]
-
-
-def flat(output: str) -> str:
-    """CLI output with wasabi's line wrapping undone."""
-    return " ".join(output.split())
-
-
-def load(path: Path, lang: str = "en") -> list:
-    return list(DocBin().from_disk(path).get_docs(blank_nlp(lang).vocab))
 
 
 @pytest.mark.parametrize("name", ["conll_docstart_xx.txt", "conll_docstart_xo.txt"])
@@ -163,27 +150,11 @@ def test_output_into_directory(tmp_path: Path) -> None:
     assert len(load(tmp_path / "iob2.spacy")) == 1
 
 
-def test_tags_to_spans_rules() -> None:
-    lines = list(range(1, 10))
-    assert tags_to_spans(["I-PER", "I-PER", "B-PER", "O"], lines) == [(0, 2, "PER"), (2, 3, "PER")]
-    assert tags_to_spans(["B-X", "I-Y"], lines) == [(0, 1, "X"), (1, 2, "Y")]
-    assert tags_to_spans(["U-X", "B-Y", "L-Y"], lines, scheme="bilou") == [(0, 1, "X"), (1, 3, "Y")]
-    with pytest.raises(ConversionError, match="does not continue"):
-        tags_to_spans(["O", "I-PER"], lines, scheme="iob2")
-    with pytest.raises(ConversionError, match="not closed by E-PER"):
-        tags_to_spans(["B-PER", "O"], lines, scheme="bioes")
-
-
 # Bad input: file content, CLI options (and the same as read_conll kwargs), the line the
 # error must name, and words the error must contain.
 BAD_INPUTS = {
     "wrong-column-count": ("EU NNP B-ORG\nrejects VBZ\n", {}, 2, "expected 3 columns"),
     "unknown-prefix": ("EU X-ORG\nrejects O\n", {}, 1, "unknown NER tag 'X-ORG'"),
-    "e-without-b": ("the O\nEU E-ORG\n", {}, 2, "ends an entity that was never begun"),
-    "m-without-b": ("中 O\n国 M-LOC\n", {}, 2, "does not continue an entity"),
-    "m-after-other-type": ("中 B-PER\n国 M-LOC\n", {}, 2, "does not continue an entity"),
-    "i-after-o-strict-iob2": ("the O\nEU I-ORG\n", {"scheme": "iob2"}, 2, "must start with B-"),
-    "unclosed-bioes": ("EU B-ORG\nx O\n", {"scheme": "bioes"}, 2, "not closed by E-ORG"),
     "i-in-bmes": ("中 B-LOC\n国 I-LOC\n", {"scheme": "bmes"}, 2, "does not use"),
     "lowercase-tag": ("EU b-org\n", {}, 1, "unknown NER tag 'b-org'"),
     "column-out-of-range": ("EU B-ORG\n", {"word_col": 3}, 1, "--word-col 3 is out of range"),
@@ -218,7 +189,7 @@ def test_failed_conversion_keeps_an_existing_output_untouched(tmp_path: Path) ->
     src.write_text("EU B-ORG\nrejects O\n\nBonn E-LOC\n", encoding="utf-8")
     out = tmp_path / "out.spacy"
     out.write_bytes(b"previous")
-    result = runner.invoke(app, ["convert", "conll", str(src), str(out)])
+    result = runner.invoke(app, ["convert", "conll", str(src), str(out), "--strict"])
     assert result.exit_code == 1
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "out.spacy"]
@@ -234,3 +205,164 @@ def test_file_of_only_separators_is_an_error_not_an_empty_docbin(tmp_path: Path)
     assert result.exit_code == 1
     assert "no documents" in flat(result.output)
     assert not (tmp_path / "o.spacy").exists()
+
+
+# Malformed tag sequences: content, options, the line of the (first) repair, the words the
+# --strict refusal names, and the entities the default repair gives.
+MALFORMED_INPUTS = {
+    "e-without-b": (
+        "the O\nEU E-ORG\n",
+        {},
+        2,
+        "ends an entity that was never begun",
+        [("EU", "ORG")],
+    ),
+    "m-without-b": ("中 O\n国 M-LOC\n", {}, 2, "does not continue an entity", [("国", "LOC")]),
+    "m-after-other-type": (
+        "中 B-PER\n国 M-LOC\n",
+        {},
+        2,
+        "does not continue an entity",
+        [("中", "PER"), ("国", "LOC")],
+    ),
+    "i-after-o-iob2": (
+        "the O\nEU I-ORG\n",
+        {"scheme": "iob2"},
+        2,
+        "must start with B-",
+        [("EU", "ORG")],
+    ),
+    "unclosed-bioes": (
+        "EU B-ORG\nx O\n",
+        {"scheme": "bioes"},
+        2,
+        "not closed by E-ORG",
+        [("EU", "ORG")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_INPUTS))
+def test_malformed_tags_repaired_by_default_refused_with_strict(tmp_path: Path, case: str) -> None:
+    content, kwargs, line, words, expected_ents = MALFORMED_INPUTS[case]
+    src = tmp_path / "in.conll"
+    src.write_text(content, encoding="utf-8")
+    out = tmp_path / "out.spacy"
+    options = [x for k, v in kwargs.items() for x in ("--" + k.replace("_", "-"), str(v))]
+    args = ["convert", "conll", str(src), str(out), *options]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "Repaired 1 malformed tag sequence(s)" in text
+    assert f"{src}:{line}:" in text
+    assert [ents(doc) for doc in load(out)] == [expected_ents]
+    out.unlink()
+    result = runner.invoke(app, [*args, "--strict"])
+    assert result.exit_code == 1, result.output
+    text = flat(result.output)
+    assert f"{src}:{line}:" in text and words in text
+    assert not out.exists()
+    with pytest.raises(ConversionError) as err:
+        list(read_conll(src, strict=True, **kwargs))
+    assert (err.value.path, err.value.line) == (str(src), line)
+
+
+RESUME_MALFORMED = FIXTURES / "resume_malformed.bmes"
+# The entity 北京大学 runs across the sentence break after line 5 (as in Resume NER's
+# train.char.bmes), 硕 has a lone E-EDU, and 国籍 is M-LOC/E-LOC after B-CONT.
+RESUME_MALFORMED_ENTS = [
+    [("高勇", "NAME"), ("北京", "ORG")],
+    [("大学", "ORG")],
+    [("硕", "EDU"), ("中", "CONT"), ("国籍", "LOC")],
+]
+
+
+def test_resume_style_bmes_converts_with_a_repair_report(tmp_path: Path) -> None:
+    stats = ConversionStats()
+    docs = list(read_conll(RESUME_MALFORMED, lang="zh", stats=stats))
+    assert [[("".join(t.text for t in e), e.label_) for e in d.ents] for d in docs] == (
+        RESUME_MALFORMED_ENTS
+    )
+    assert [(r.line, r.kind) for r in stats.repairs] == [
+        (7, "continuation"),
+        (12, "continuation"),
+        (15, "continuation"),
+    ]
+    assert (
+        "'M-ORG' does not continue an entity of type 'ORG' (previous tag: the start of the "
+        "sentence): started a new ORG entity here" == stats.repairs[0].message
+    )
+    out = tmp_path / "resume.spacy"
+    result = runner.invoke(
+        app, ["convert", "conll", str(RESUME_MALFORMED), str(out), "--lang", "zh"]
+    )
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "Wrote 3 docs (14 tokens)" in text
+    assert "Repaired 3 malformed tag sequence(s) (--strict refuses them)" in text
+    for line in (7, 12, 15):
+        assert f"{RESUME_MALFORMED}:{line}:" in text
+    # Counts to check against the file: 3 blank-line separated sentences, 3 entities begun
+    # by B-/S- tags (grep -c ' [BS]-' gives 3), 3 begun by the repairs listed.
+    assert "Sentences: 3 read, 3 in the docs written" in text
+    assert "Entities: 6 written; 3 begun by the file's tags" in text
+    assert "3 by a repair" in text
+    assert sum(len(doc.ents) for doc in load(out, "zh")) == 6
+
+
+def test_named_scheme_also_repairs_unclosed_entities() -> None:
+    stats = ConversionStats()
+    docs = list(read_conll(RESUME_MALFORMED, scheme="bmes", lang="zh", stats=stats))
+    assert [[("".join(t.text for t in e), e.label_) for e in d.ents] for d in docs] == (
+        RESUME_MALFORMED_ENTS
+    )
+    assert [(r.line, r.kind) for r in stats.repairs] == [
+        (5, "unclosed"),
+        (7, "continuation"),
+        (12, "continuation"),
+        (15, "continuation"),
+        (15, "unclosed"),
+    ]
+    assert stats.n_ents_repaired == 3
+    assert (
+        "'B-ORG' (line 4) is not closed by E-ORG before the end of the sentence: the "
+        "entity ends at line 5" == stats.repairs[0].message
+    )
+
+
+def test_strict_refuses_the_resume_style_file_at_the_first_malformed_line(tmp_path: Path) -> None:
+    out = tmp_path / "resume.spacy"
+    args = ["convert", "conll", str(RESUME_MALFORMED), str(out), "--lang", "zh", "--strict"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    text = flat(result.output)
+    assert f"{RESUME_MALFORMED}:7: 'M-ORG' does not continue an entity" in text
+    assert not out.exists()
+    result = runner.invoke(app, [*args, "--scheme", "bmes"])
+    assert result.exit_code == 1
+    assert f"{RESUME_MALFORMED}:5: 'B-ORG' (line 4) is not closed by E-ORG" in flat(result.output)
+
+
+def test_bioes_repairs() -> None:
+    stats = ConversionStats()
+    docs = list(read_conll(FIXTURES / "malformed.bioes", scheme="bioes", stats=stats))
+    assert [ents(doc) for doc in docs] == [
+        [("John Smith", "PER"), ("New York", "LOC")],
+        [("City", "LOC")],
+    ]
+    assert [(r.line, r.kind) for r in stats.repairs] == [(5, "unclosed"), (7, "continuation")]
+    with pytest.raises(ConversionError) as err:
+        list(read_conll(FIXTURES / "malformed.bioes", scheme="bioes", strict=True))
+    assert err.value.line == 5 and "not closed by E-LOC" in str(err.value)
+
+
+def test_repair_list_is_capped_but_the_total_is_printed(tmp_path: Path) -> None:
+    src = tmp_path / "many.bmes"
+    src.write_text("".join(f"w{i} O\nx{i} M-ORG\n\n" for i in range(25)), encoding="utf-8")
+    result = runner.invoke(app, ["convert", "conll", str(src), str(tmp_path / "o.spacy")])
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "Repaired 25 malformed tag sequence(s)" in text
+    assert f"{src}:59:" in text and f"{src}:62:" not in text  # the 20th is listed, the 21st not
+    assert "... and 5 more" in text
+    assert "Entities: 25 written; 0 begun by the file's tags" in text

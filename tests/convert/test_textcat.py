@@ -1,129 +1,25 @@
-"""Text classification (CSV, TSV, JSONL) -> Docs: label layouts, label maps, entities,
-missing annotation kept missing, and bad input."""
+"""Text classification -> Docs: options, tokenization, missing annotation kept missing,
+the report, and bad input in every format."""
 
-import json
 from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
-from typer.testing import CliRunner
 
 from spacy_albert.cli import app
 from spacy_albert.convert import (
     ConversionError,
-    ConversionStats,
-    parse_label_map,
+    TextcatReadOptions,
     read_conll,
     read_textcat,
     write_docbin,
 )
-from spacy_albert.convert.errors import blank_nlp
 
-FIXTURES = Path(__file__).parent / "fixtures"
-runner = CliRunner()
+from .util import FIXTURES, flat, load, runner
+
 SENTIMENT = "0:NEGATIVE,1:POSITIVE"
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
-
-
-def load(path: Path, lang: str = "en") -> list:
-    return list(DocBin().from_disk(path).get_docs(blank_nlp(lang).vocab))
-
-
-def test_tsv_label_first_with_header_and_label_map() -> None:
-    stats = ConversionStats()
-    docs = list(read_textcat(FIXTURES / "labels_first.tsv", label_map=SENTIMENT, stats=stats))
-    assert [doc.text for doc in docs] == [
-        "hide new secretions from the parental units",
-        "the greatest musicians",
-        "contains no wit , only labored gags",
-    ]
-    assert [doc.cats for doc in docs] == [
-        {"NEGATIVE": 1.0, "POSITIVE": 0.0},
-        {"NEGATIVE": 0.0, "POSITIVE": 1.0},
-        {"NEGATIVE": 1.0, "POSITIVE": 0.0},
-    ]
-    assert stats.labels == ("NEGATIVE", "POSITIVE")
-    assert any("taken as a header" in note for note in stats.notes)
-
-
-def test_tsv_without_map_uses_raw_labels_and_explicit_options_agree() -> None:
-    auto = list(read_textcat(FIXTURES / "labels_first.tsv"))
-    explicit = list(
-        read_textcat(FIXTURES / "labels_first.tsv", label_col="first", header=True, text_col=1)
-    )
-    assert [d.cats for d in auto] == [d.cats for d in explicit]
-    assert auto[1].cats == {"0": 0.0, "1": 1.0}
-    by_name = list(read_textcat(FIXTURES / "labels_first.tsv", label_col="label"))
-    assert [d.text for d in by_name] == [d.text for d in auto]
-
-
-def test_csv_label_last_without_header() -> None:
-    stats = ConversionStats()
-    docs = list(read_textcat(FIXTURES / "labels_last_noheader.csv", stats=stats))
-    assert [doc.text for doc in docs] == [
-        "Stocks rally, then fall",
-        "Team wins the final",
-        'Markets "surge" on news',
-    ]
-    assert [max(doc.cats, key=doc.cats.get) for doc in docs] == ["business", "sports", "business"]
-    assert all(set(doc.cats) == {"business", "sports"} for doc in docs)
-    assert any("Label column: 1" in note for note in stats.notes)
-    assert any("taken as data" in note for note in stats.notes)
-    explicit = list(
-        read_textcat(FIXTURES / "labels_last_noheader.csv", label_col="last", header=False)
-    )
-    assert [d.cats for d in explicit] == [d.cats for d in docs]
-
-
-def test_csv_label_first_header_crlf_and_quoted_newline(tmp_path: Path) -> None:
-    src = tmp_path / "ag.csv"
-    src.write_bytes(
-        b"label,title,description\r\n"
-        b'3,Fears for pension,"Unions say\r\nthey are ""disappointed""."\r\n'
-        b"4,Space race,A second team\r\n"
-        b"1,Talks fail,Leaders leave"
-    )
-    out = tmp_path / "ag.spacy"
-    result = runner.invoke(
-        app,
-        [
-            "convert",
-            "textcat",
-            str(src),
-            str(out),
-            "--label-map",
-            "1:World,2:Sports,3:Business,4:Sci/Tech",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    docs = load(out)
-    assert [doc.text for doc in docs] == [
-        'Fears for pension Unions say\nthey are "disappointed".',
-        "Space race A second team",
-        "Talks fail Leaders leave",
-    ]
-    assert [max(d.cats, key=d.cats.get) for d in docs] == ["Business", "Sci/Tech", "World"]
-    assert list(docs[0].cats) == ["World", "Sports", "Business", "Sci/Tech"]
-    assert docs[0].cats["Sports"] == 0.0
-    # Line numbers follow the file, quoted newlines included: the third record is line 4.
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(src.read_bytes().replace(b"4,Space", b"9,Space"))
-    with pytest.raises(ConversionError) as err:
-        list(read_textcat(bad, label_map="1:World,2:Sports,3:Business,4:Sci/Tech"))
-    assert err.value.line == 4
-    assert "label '9' is not in --label-map" in str(err.value)
-
-
-def test_tsv_crlf_and_text_column_by_name(tmp_path: Path) -> None:
-    src = tmp_path / "train.tsv"
-    src.write_bytes(b"label\ttext_a\r\n1\tgood hotel\r\n0\tbad room\r\n")
-    docs = list(read_textcat(src, text_col="text_a", label_map=SENTIMENT))
-    assert [(d.text, d.cats["POSITIVE"]) for d in docs] == [("good hotel", 1.0), ("bad room", 0.0)]
 
 
 def test_zh_texts_are_tokenized_per_character(tmp_path: Path) -> None:
@@ -135,90 +31,6 @@ def test_zh_texts_are_tokenized_per_character(tmp_path: Path) -> None:
     assert [t.text for t in docs[0]] == ["体", "验", "2", "D", "巅", "峰"]
     assert docs[0].cats["c8"] == 1.0 and docs[1].cats["c2"] == 1.0
     assert len(docs[0].cats) == 10
-
-
-def test_label_map_forms(tmp_path: Path) -> None:
-    as_dict = tmp_path / "map.json"
-    as_dict.write_text(json.dumps({"0": "NEGATIVE", "1": "POSITIVE"}), encoding="utf-8")
-    as_list = tmp_path / "names.json"
-    as_list.write_text(json.dumps(["NEGATIVE", "POSITIVE"]), encoding="utf-8")
-    expected = {"0": "NEGATIVE", "1": "POSITIVE"}
-    assert parse_label_map(SENTIMENT) == expected
-    assert parse_label_map(str(as_dict)) == expected
-    assert parse_label_map(as_list) == expected
-    assert parse_label_map({0: "NEGATIVE", 1: "POSITIVE"}) == expected
-    assert parse_label_map(None) is None
-    with pytest.raises(ConversionError, match="RAW:NAME"):
-        parse_label_map("0=NEGATIVE")
-    result = runner.invoke(
-        app,
-        [
-            "convert",
-            "textcat",
-            str(FIXTURES / "labels_first.tsv"),
-            str(tmp_path / "o.spacy"),
-            "--label-map",
-            str(as_dict),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert [d.cats["POSITIVE"] for d in load(tmp_path / "o.spacy")] == [0.0, 1.0, 0.0]
-
-
-def test_multilabel_csv(tmp_path: Path) -> None:
-    docs = list(read_textcat(FIXTURES / "multilabel.csv", exclusive=False))
-    assert [doc.cats for doc in docs] == [
-        {"BUSINESS": 1.0, "POLITICS": 1.0, "SPORTS": 0.0},
-        {"BUSINESS": 0.0, "POLITICS": 0.0, "SPORTS": 1.0},
-        {"BUSINESS": 0.0, "POLITICS": 0.0, "SPORTS": 0.0},
-    ]
-    src = tmp_path / "pipes.tsv"
-    src.write_text("x|y\tfirst text\ny\tsecond text\n", encoding="utf-8")
-    out = tmp_path / "o.spacy"
-    args = ["convert", "textcat", str(src), str(out), "--multilabel", "--label-sep", "|"]
-    result = runner.invoke(app, [*args, "--label-col", "0", "--no-header"])
-    assert result.exit_code == 0, result.output
-    assert [d.cats for d in load(out)] == [{"x": 1.0, "y": 1.0}, {"x": 0.0, "y": 1.0}]
-    # The same file read as exclusive: "x|y" is one label.
-    result = runner.invoke(app, ["convert", "textcat", str(src), str(out), "--no-header"])
-    assert result.exit_code == 0, result.output
-    assert [d.cats for d in load(out)] == [{"x|y": 1.0, "y": 0.0}, {"x|y": 0.0, "y": 1.0}]
-
-
-def test_jsonl_str_list_dict_labels_and_entities() -> None:
-    stats = ConversionStats()
-    docs = list(read_textcat(FIXTURES / "mixed.jsonl", stats=stats))
-    assert stats.skipped_blank_lines == 1
-    assert [doc.cats for doc in docs] == [
-        {"NEGATIVE": 0.0, "POSITIVE": 1.0},
-        {"NEGATIVE": 1.0, "POSITIVE": 0.0},
-        {"NEGATIVE": 0.0, "POSITIVE": 1.0},
-        {},
-        {},
-    ]
-    assert [(e.text, e.label_) for e in docs[0].ents] == [("Anna Smith", "PER"), ("Berlin", "LOC")]
-    assert [t.ent_iob_ for t in docs[0]] == ["B", "I", "O", "B", "O"]
-    assert [(e.text, e.label_) for e in docs[3].ents] == [("Paris", "LOC")]
-    assert [t.ent_iob_ for t in docs[3]] == ["O", "B", "O", "O", "O"]
-
-
-def test_jsonl_multilabel_list_and_no_entities(tmp_path: Path) -> None:
-    src = tmp_path / "topics.jsonl"
-    rows = [
-        {"text": "Vote on the budget", "topics": ["POLITICS", "BUSINESS"], "entities": []},
-        {"text": "A great match", "topics": ["SPORTS"], "entities": [[8, 13, "EVT"]]},
-    ]
-    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    docs = list(read_textcat(src, label_field="topics", exclusive=False, use_entities=False))
-    assert [d.cats for d in docs] == [
-        {"BUSINESS": 1.0, "POLITICS": 1.0, "SPORTS": 0.0},
-        {"BUSINESS": 0.0, "POLITICS": 0.0, "SPORTS": 1.0},
-    ]
-    assert all(t.ent_iob_ == "" for d in docs for t in d)
-    # With entities, an empty list means "annotated, no entities": every token is O.
-    docs = list(read_textcat(src, label_field="topics", exclusive=False))
-    assert [t.ent_iob_ for t in docs[0]] == ["O"] * 4
-    assert [(e.text, e.label_) for e in docs[1].ents] == [("match", "EVT")]
 
 
 def test_missing_annotation_stays_missing_after_round_trip(tmp_path: Path) -> None:
@@ -260,17 +72,6 @@ def test_missing_ner_annotation_contributes_no_loss(tmp_path: Path) -> None:
     losses = {}
     nlp.update([annotated_eg], sgd=None, losses=losses)
     assert losses["ner"] > 0.0
-
-
-def test_fixed_label_set(tmp_path: Path) -> None:
-    docs = list(
-        read_textcat(FIXTURES / "labels_last_noheader.csv", labels=["sports", "business", "tech"])
-    )
-    assert list(docs[1].cats) == ["sports", "business", "tech"]
-    assert docs[1].cats == {"sports": 1.0, "business": 0.0, "tech": 0.0}
-    with pytest.raises(ConversionError) as err:
-        list(read_textcat(FIXTURES / "labels_last_noheader.csv", labels=["sports"]))
-    assert err.value.line == 1 and "not in the label set" in str(err.value)
 
 
 def test_cli_report_counts(tmp_path: Path) -> None:
@@ -389,3 +190,54 @@ def test_latin1_file_reads_with_the_right_encoding(tmp_path: Path) -> None:
     assert docs[1].text == "café"
     docs = list(read_textcat(src, encoding_errors="replace", header=False))
     assert docs[1].text == "caf\ufffd"
+
+
+CORPUS = Path(__file__).parents[2] / "corpus"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_keyword_call_of_the_test_session(lang: str) -> None:
+    # tests/conftest.py builds every session pipeline's data with this call.
+    path = CORPUS / lang / "train.jsonl"
+    docs = list(read_textcat(path, label_field="cats", exclusive=True, lang=lang))
+    assert len(docs) == 320
+    assert all(set(doc.cats) == {"NEGATIVE", "POSITIVE"} for doc in docs)
+    assert all(sorted(doc.cats.values()) == [0.0, 1.0] for doc in docs)
+    assert all(doc.lang_ == lang for doc in docs)
+    assert sum(len(doc.ents) for doc in docs) > 0
+
+
+def test_options_object_and_keywords_agree() -> None:
+    path = FIXTURES / "labels_first.tsv"
+    options = TextcatReadOptions(label_col="first", header=True, label_map=SENTIMENT)
+    by_options = [doc.cats for doc in read_textcat(path, options)]
+    by_keywords = [
+        doc.cats for doc in read_textcat(path, label_col="first", header=True, label_map=SENTIMENT)
+    ]
+    assert (
+        by_options
+        == by_keywords
+        == [
+            {"NEGATIVE": 1.0, "POSITIVE": 0.0},
+            {"NEGATIVE": 0.0, "POSITIVE": 1.0},
+            {"NEGATIVE": 1.0, "POSITIVE": 0.0},
+        ]
+    )
+    # A keyword overrides the same field of the options object.
+    overridden = list(read_textcat(path, options, label_map="0:BAD,1:GOOD"))
+    assert list(overridden[0].cats) == ["BAD", "GOOD"]
+    with pytest.raises(TypeError, match="label_column"):
+        list(read_textcat(path, label_column="first"))
+
+
+@pytest.mark.parametrize(
+    "fields,words",
+    [
+        ({"file_format": "xlsx"}, "unknown format 'xlsx'"),
+        ({"encoding_errors": "ignore"}, "unknown encoding-errors handler 'ignore'"),
+        ({"exclusive": False, "label_sep": ""}, "--label-sep must not be empty"),
+    ],
+)
+def test_bad_options_are_refused_when_built(fields: dict, words: str) -> None:
+    with pytest.raises(ConversionError, match=words):
+        TextcatReadOptions(**fields)

@@ -1,39 +1,28 @@
-"""Integrated-gradients explanations: exact head path, completeness, determinism,
-faithfulness on the trained demo pipeline, HTML/JSON output and the CLI."""
-
-import html
-import json
-import os
-import subprocess
-import sys
+"""Integrated-gradients explanations: exact head path, completeness (ours and captum's),
+determinism, label filters, and the pipeline left as it was."""
 
 import pytest
 import spacy
-import torch
 from spacy.training import Example
 
-from spacy_albert.explain.attribution import deletion_check, explain, render_html
-from tests.conftest import CONFIGS, CORPUS, ROOT
+from spacy_albert.explain import explain
+from tests.conftest import CONFIGS
+from tests.explain.conftest import DEV, TEXT
 
-TEXT = "The speech by Minister Marcus Thorne in Cork was a complete disaster."
-DEV = [json.loads(line) for line in (CORPUS / "en" / "dev.jsonl").open(encoding="utf8")]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread(en_nlp):
-    """One PyTorch thread: on a shared 2-core machine that is ~30x faster for a tiny model.
-
-    Depends on `en_nlp` so that the session's training has already run with the default.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def relative_error(target) -> float:
     change = target.score - target.baseline_score
     return abs(target.delta) / abs(change)
+
+
+def assert_captum_agrees(target) -> None:
+    """captum's convergence delta (over pieces) is the token-level completeness error."""
+    assert target.convergence_delta is not None
+    assert target.convergence_delta == pytest.approx(target.delta, rel=1e-5, abs=1e-5), (
+        target.to_dict()
+    )
 
 
 def test_scores_and_entities_are_the_pipeline_s(en_nlp):
@@ -67,9 +56,11 @@ def test_completeness(en_nlp, index):
     explanation = explain(en_nlp, DEV[index]["text"], n_steps=128)
     checked = 0
     for target in explanation.targets:
+        assert_captum_agrees(target)
         if abs(target.score - target.baseline_score) < 0.05:
             continue
         assert relative_error(target) < 0.05, target.to_dict()
+        assert abs(target.convergence_delta) < 0.05 * abs(target.score - target.baseline_score)
         checked += 1
     assert checked
 
@@ -80,17 +71,60 @@ def test_more_steps_converge(en_nlp):
     fine = explain(en_nlp, TEXT, n_steps=128)
     assert max(relative_error(t) for t in coarse.targets) > 1e-3
     assert max(relative_error(t) for t in fine.targets) < 1e-3
+    for target in fine.targets:
+        assert_captum_agrees(target)
+
+
+def test_batch_size_does_not_change_the_result(en_nlp):
+    """Integration steps split over several encoder passes add up to the same numbers."""
+    whole = explain(en_nlp, TEXT, n_steps=16, batch_size=16)
+    split = explain(en_nlp, TEXT, n_steps=16, batch_size=5)
+    for a, b in zip(whole.targets, split.targets):
+        assert a.attributions == pytest.approx(b.attributions, abs=1e-6)
+
+
+def test_zero_baseline(en_nlp):
+    """The zero-vector baseline is equally complete; it differs from the [PAD] baseline
+    only where [PAD]'s embedding is not zero (HF ALBERT keeps that row at zero:
+    `padding_idx`, so for the tiny model the two agree)."""
+    pad = explain(en_nlp, TEXT, labels=["NEGATIVE"], n_steps=64)
+    zero = explain(en_nlp, TEXT, labels=["NEGATIVE"], n_steps=64, baseline="zero")
+    assert zero.baseline == "zero"
+    assert pad.targets[0].score == pytest.approx(zero.targets[0].score)
+    assert_captum_agrees(zero.targets[0])
+    assert zero.targets[0].is_complete()
+    trf = en_nlp.get_pipe("transformer").model
+    pad_row = trf.transformer.get_input_embeddings().weight[trf.tokenizer.pad_token_id]
+    same = zero.targets[0].attributions == pytest.approx(pad.targets[0].attributions, abs=1e-6)
+    assert same == bool((pad_row == 0).all())
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        explain(en_nlp, TEXT, baseline="mask")
+
+
+def grads_and_attrs(model) -> list:
+    return [
+        ({name: node.get_grad(name).copy() for name in node.grad_names}, dict(node.attrs))
+        for node in model.walk()
+    ]
 
 
 def test_pipeline_left_unchanged(en_nlp):
     before = en_nlp(TEXT).cats
     heads = [en_nlp.get_pipe(name).model for name in ("textcat", "ner")]
-    grads_before = [[dict(n._params._grads) for n in model.walk()] for model in heads]
+    grads_before = [grads_and_attrs(model) for model in heads]
+    encoder = en_nlp.get_pipe("transformer").model.transformer
+    training = encoder.training
     explain(en_nlp, TEXT, n_steps=4)
-    grads_after = [[dict(n._params._grads) for n in model.walk()] for model in heads]
-    assert [[g.keys() for g in m] for m in grads_after] == [
-        [g.keys() for g in m] for m in grads_before
+    grads_after = [grads_and_attrs(model) for model in heads]
+    assert [[g.keys() for g, _ in m] for m in grads_after] == [
+        [g.keys() for g, _ in m] for m in grads_before
     ]
+    for model_before, model_after in zip(grads_before, grads_after):
+        for (grads, attrs), (grads_now, attrs_now) in zip(model_before, model_after):
+            assert attrs_now == attrs
+            for name, grad in grads.items():
+                assert (grads_now[name] == grad).all()
+    assert encoder.training == training
     assert en_nlp(TEXT).cats == before
 
 
@@ -107,45 +141,6 @@ def test_empty_text(en_nlp):
     explanation = explain(en_nlp, "", n_steps=4)
     assert explanation.targets == [] and explanation.tokens == []
     assert "Nothing to explain" in explanation.to_html()
-
-
-def test_faithfulness_deleting_top_tokens(en_nlp):
-    """Deleting the 2 most positively attributed tokens lowers the predicted label's
-    probability more than deleting 2 random tokens, on average over the dev set."""
-    result = deletion_check(en_nlp, [r["text"] for r in DEV], k=2, n_steps=16, seed=0)
-    assert result["n"] > 0.9 * len(DEV)
-    assert result["drop_top"] > result["drop_random"] + 0.05, result
-    assert result["share_top_larger"] > 0.5, result
-
-
-def test_html_has_every_token_and_label(en_nlp):
-    text = 'Fans in Lisbon loved the "excellent" match & coach Daniel Ortiz <praised> it.'
-    explanation = explain(en_nlp, text, n_steps=8)
-    page = render_html(explanation)
-    assert page.startswith("<!DOCTYPE html>") and "</html>" in page
-    for token in explanation.tokens:
-        assert f">{html.escape(token)}</span>" in page
-    for target in explanation.targets:
-        assert f'data-label="{html.escape(target.label)}"' in page
-        assert html.escape(target.title) in page
-    assert page.count('<section class="target"') == len(explanation.targets)
-    assert "raises the score" in page and "lowers the score" in page
-    assert "<praised>" not in page
-    fragment = explanation.to_html(page=False)
-    assert "<html" not in fragment and "<style>" in fragment
-
-
-def test_json_round_trip(en_nlp, tmp_path):
-    explanation = explain(en_nlp, TEXT, n_steps=8)
-    path = tmp_path / "out.json"
-    explanation.to_json(path)
-    data = json.loads(path.read_text(encoding="utf8"))
-    assert [t["text"] for t in data["tokens"]] == explanation.tokens
-    assert data["method"] == "integrated_gradients" and data["n_steps"] == 8
-    for saved, target in zip(data["targets"], explanation.targets):
-        assert saved["label"] == target.label
-        assert saved["attributions"] == pytest.approx(target.attributions)
-        assert saved["delta"] == pytest.approx(target.delta)
 
 
 def test_multilabel_textcat(en_model_dir):
@@ -170,29 +165,4 @@ def test_multilabel_textcat(en_model_dir):
         assert target.score == pytest.approx(doc.cats[target.label], abs=1e-4)
         change = abs(target.score - target.baseline_score)
         assert abs(target.delta) <= 0.05 * max(change, 1e-3), target.to_dict()
-
-
-def test_cli_end_to_end(en_pipeline_dir, tmp_path):
-    page, data = tmp_path / "page.html", tmp_path / "out.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "spacy_albert", "explain", str(en_pipeline_dir), TEXT,
-         "--label", "NEGATIVE", "--label", "PER", "--out", str(page), "--json", str(data),
-         "--steps", "8"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "textcat: NEGATIVE" in result.stdout and "PER" in result.stdout
-    saved = json.loads(data.read_text(encoding="utf8"))
-    assert {t["label"] for t in saved["targets"]} == {"NEGATIVE", "PER"}
-    assert "Marcus" in page.read_text(encoding="utf8")
-
-
-def test_cli_unknown_label(en_pipeline_dir):
-    from typer.testing import CliRunner
-
-    from spacy_albert.cli import app
-
-    result = CliRunner().invoke(app, ["explain", str(en_pipeline_dir), TEXT, "--label", "NOPE"])
-    assert result.exit_code == 1
-    assert "Unknown labels" in result.output
+        assert_captum_agrees(target)

@@ -3,9 +3,14 @@
 import numpy
 import pytest
 import spacy
+from spacy.scorer import Scorer
 from spacy.training import Example
 
-from spacy_albert.pipeline.textcat import AlbertTextCategorizer, score_exclusive_cats
+from spacy_albert.pipeline.textcat import (
+    AlbertTextCategorizer,
+    has_gold_cats,
+    score_exclusive_cats,
+)
 
 LABELS = {"POSITIVE": 1.0, "NEGATIVE": 0.0}
 
@@ -56,6 +61,22 @@ def test_scorer_skips_docs_without_gold_cats():
     assert both == only
     assert both["cats_macro_f"] == pytest.approx(only["cats_macro_f"])
     assert textcat.score([labelled, unlabelled])["cats_score"] == only["cats_score"]
+
+
+def test_scorer_skips_docs_whose_cats_are_all_zero():
+    """All-zero exclusive cats name no gold class; spaCy's `score_cats` would take the
+    first label as gold. The scorer uses the same `has_gold_cats` as `spacy_albert evaluate`."""
+    nlp, textcat = make_nlp("albert_textcat")
+    labelled = Example.from_dict(nlp.make_doc("great fun"), {"cats": LABELS})
+    labelled.predicted.cats = {"POSITIVE": 0.9, "NEGATIVE": 0.1}
+    zeros = Example.from_dict(nlp.make_doc("meh"), {"cats": {"POSITIVE": 0.0, "NEGATIVE": 0.0}})
+    zeros.predicted.cats = {"POSITIVE": 0.3, "NEGATIVE": 0.7}
+    labels = list(textcat.labels)
+    assert not has_gold_cats(zeros.reference, labels, multi_label=False)
+    assert has_gold_cats(labelled.reference, labels, multi_label=False)
+    both = score_exclusive_cats([labelled, zeros], labels=labels)
+    assert both == score_exclusive_cats([labelled], labels=labels)
+    assert both != Scorer.score_cats([labelled, zeros], "cats", labels=labels, multi_label=False)
 
 
 def test_two_positive_labels_are_rejected_with_a_clear_error():

@@ -8,7 +8,7 @@ import srsly
 from spacy.util import load_model_from_config
 from thinc.api import Config
 
-from spacy_albert.models.architectures import AlbertTransformerModel
+from spacy_albert.models.encoder import AlbertTransformerModel
 from spacy_albert.models.loading import ModelNotFoundError
 
 EN_TEXTS = [
@@ -129,7 +129,7 @@ replace_listeners = ["model.tok2vec"]
     again = reloaded(EN_TEXTS[0])
     assert again.cats == pytest.approx(reference.cats, abs=1e-5)
     assert reloaded.config["components"]["ner"]["model"]["tok2vec"]["@architectures"] == (
-        "spacy-albert.AlbertTok2VecTransformer.v1"
+        "spacy-albert.AlbertTok2VecTransformer.v2"
     )
 
 

@@ -1,0 +1,182 @@
+"""The Hugging Face baseline's fine-tuning loop: the seed's, with its two mistakes fixed.
+
+The seed's loop is: tokenize, batch, `model(**batch, labels=...)`, `loss.backward()`,
+`optimizer.step()`. Fixed here: token labels are aligned to the *first* subword of each word
+through `word_ids()` (other pieces get -100), and the optimizer settings match the spaCy
+config (AdamW, linear warm-up/decay as thinc's `warmup_linear.v1`, gradient clipping), so the
+comparison is between the two architectures, not between two sets of hyper-parameters.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import (
+    AlbertForSequenceClassification,
+    AlbertForTokenClassification,
+    PreTrainedTokenizerFast,
+    get_linear_schedule_with_warmup,
+)
+
+from .data import count_words, epoch_batches
+from .hf_baseline import first_pieces
+
+Batch = tuple[dict[str, torch.Tensor], int]  # model inputs with `labels`, words in the batch
+
+
+@dataclass
+class LoopSettings:
+    """Optimizer and batching settings of the loop (defaults as the spaCy configs).
+
+    batch_size (int): Examples per update.
+    learn_rate (float): Peak AdamW learning rate.
+    warmup (int): Linear warm-up updates; the rate then decays linearly to 0 at the last step.
+    grad_clip (float): Maximum gradient norm.
+    weight_decay (float): AdamW weight decay (spaCy's `Adam.v1` with L2_is_weight_decay).
+    max_length (int): Pieces per sequence (longer ones are truncated).
+    seed (int): Seed of the batch order.
+    """
+
+    batch_size: int = 32
+    learn_rate: float = 5e-4
+    warmup: int = 0
+    grad_clip: float = 1.0
+    weight_decay: float = 0.01
+    max_length: int = 128
+    seed: int = 0
+
+
+@dataclass
+class TrainStats:
+    """Throughput of a training run.
+
+    steps (int): Updates made.
+    words (int): Words seen (whitespace words of the batches).
+    seconds (float): Wall time of the updates.
+    losses (list[float]): Loss per step.
+    """
+
+    steps: int
+    words: int
+    seconds: float
+    losses: list[float]
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / max(self.seconds, 1e-9)
+
+
+def make_optimizer(
+    model: torch.nn.Module, steps: int, settings: LoopSettings
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW + linear warm-up/decay.
+
+    `get_linear_schedule_with_warmup` is thinc's `warmup_linear.v1`: factor step / warmup
+    during warm-up, starting at 0 on the first update, as thinc's first value is.
+    """
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learn_rate,
+                                  weight_decay=settings.weight_decay, eps=1e-8)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, settings.warmup, steps)
+
+
+def align_first_subword(encoding: Any, word_labels: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Piece labels: each word's label on its first piece, -100 elsewhere (and on specials).
+
+    encoding (BatchEncoding): From the fast tokenizer with `is_split_into_words=True`.
+    word_labels (Sequence[Sequence[int]]): Label id per word, per sequence.
+    RETURNS (torch.Tensor): (n_sequences, padded_length) labels.
+    """
+    width = len(encoding["input_ids"][0])
+    labels = torch.full((len(word_labels), width), -100, dtype=torch.long)
+    for row, tags in enumerate(word_labels):
+        word_ids, first = first_pieces(encoding.word_ids(row))
+        positions = torch.from_numpy(first.nonzero()[0])
+        labels[row, positions] = torch.tensor([tags[w] for w in word_ids[first].tolist()],
+                                              dtype=torch.long)
+    return labels
+
+
+def train(model: torch.nn.Module, n_examples: int, make_batch: Callable[[list[int]], Batch],
+          steps: int, settings: LoopSettings) -> TrainStats:
+    """The seed's loop: shuffled batches, AdamW + linear warm-up/decay, gradient clipping.
+
+    model (torch.nn.Module): Trained in place, left in eval mode.
+    n_examples (int): Examples to draw batches from.
+    make_batch (Callable[[list[int]], Batch]): Example indices -> (model inputs with `labels`,
+        words in them).
+    steps (int): Updates (batches); the data is reshuffled each pass.
+    settings (LoopSettings): Optimizer and batching settings.
+    RETURNS (TrainStats): Throughput and losses.
+    """
+    model.train()
+    optimizer, scheduler = make_optimizer(model, steps, settings)
+    batches = epoch_batches(n_examples, settings.batch_size, settings.seed)
+    losses: list[float] = []
+    words = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        inputs, batch_words = make_batch(next(batches))
+        loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
+        words += batch_words
+    model.eval()
+    return TrainStats(steps, words, time.perf_counter() - start, losses)
+
+
+def train_token_classifier(
+    model: AlbertForTokenClassification,
+    tokenizer: PreTrainedTokenizerFast,
+    sentences: Sequence[Sequence[str]],
+    tags: Sequence[Sequence[int]],
+    steps: int,
+    settings: LoopSettings,
+) -> TrainStats:
+    """The seed's token-classification loop with first-subword label alignment.
+
+    sentences (Sequence[Sequence[str]]): Words per sentence.
+    tags (Sequence[Sequence[int]]): Tag id per word.
+    The other arguments are `train`'s.
+    """
+
+    def make_batch(index: list[int]) -> Batch:
+        batch_words = [list(sentences[i]) for i in index]
+        encoding = tokenizer(batch_words, is_split_into_words=True, truncation=True,
+                             max_length=settings.max_length, padding=True, return_tensors="pt")
+        labels = align_first_subword(encoding, [tags[i] for i in index])
+        inputs = {"input_ids": encoding["input_ids"],
+                  "attention_mask": encoding["attention_mask"], "labels": labels}
+        return inputs, sum(len(words) for words in batch_words)
+
+    return train(model, len(sentences), make_batch, steps, settings)
+
+
+def train_sequence_classifier(
+    model: AlbertForSequenceClassification,
+    tokenizer: PreTrainedTokenizerFast,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    steps: int,
+    settings: LoopSettings,
+) -> TrainStats:
+    """The seed's text-classification loop.
+
+    texts (Sequence[str]): The texts.
+    labels (Sequence[int]): Label id per text.
+    The other arguments are `train`'s.
+    """
+
+    def make_batch(index: list[int]) -> Batch:
+        batch_texts = [texts[i] for i in index]
+        inputs = dict(tokenizer(batch_texts, truncation=True, max_length=settings.max_length,
+                                padding=True, return_tensors="pt"))
+        inputs["labels"] = torch.tensor([labels[i] for i in index])
+        return inputs, count_words(batch_texts)
+
+    return train(model, len(texts), make_batch, steps, settings)

@@ -1,0 +1,89 @@
+"""What each benchmark mode runs: the budgets, the contenders and the repository paths."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+RESULTS = ROOT / "bench" / "results"
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+
+# Config overrides that run a saved pipeline's encoder in bfloat16.
+BF16: dict[str, Any] = {"components": {"transformer": {"model": {"inference_dtype": "bfloat16"}}}}
+
+JOINT = ("spacy_joint_fp32", "spacy_joint_bf16", "spacy_joint_int8", "spacy_joint_int8_bf16",
+         "hf_pipeline_two", "hf_raw_two", "hf_raw_two_bf16")
+NER_ONLY = ("spacy_ner_fp32", "spacy_ner_int8", "hf_pipeline_tok", "hf_raw_tok")
+TARGET_NAMES = ("spacy_joint_fp32", "spacy_joint_bf16", "spacy_joint_int8", "hf_pipeline_two",
+                "hf_raw_two", "spacy_ner_fp32", "hf_pipeline_tok", "hf_raw_tok")
+
+
+@dataclass
+class Budget:
+    """How much work each section does (quick vs full mode).
+
+    short_texts (int): ~25-word texts per inference run.
+    long_docs (int): ~2,000-word documents per long-text run.
+    rounds (int): Interleaved timing rounds per contender.
+    sizes (tuple[str, ...]): Model sizes timed on short texts.
+    long_sizes (tuple[str, ...]): Model sizes also timed on long documents.
+    rss_contenders (tuple[str, ...]): Contenders whose peak RSS is measured.
+    train_steps (int): Timed update steps of the training-throughput section.
+    train_size (str): Model size of the training-throughput section.
+    accuracy (bool): Whether the accuracy section runs.
+    acc_size (str): Model size trained for accuracy.
+    acc_steps (int): Updates per system in the accuracy section.
+    acc_batch (int): CoNLL sentences (and SST-2 sentences) per update.
+    acc_conll_train (int): CoNLL training sentences sampled (0: all).
+    acc_sst_train (int): SST-2 training sentences sampled (0: all).
+    acc_test (int): CoNLL test sentences sampled (0: all).
+    acc_learn_rate (float): Peak learning rate of every trained system.
+    mlm_steps (int): Domain MLM pretraining steps.
+    mlm_batch (int): MLM batch size.
+    mlm_length (int): MLM maximum sequence length.
+    names (tuple[str, ...]): Contenders timed in the inference section.
+    rss_long (bool): Whether peak RSS is also measured on long documents.
+    """
+
+    short_texts: int
+    long_docs: int
+    rounds: int
+    sizes: tuple[str, ...]
+    long_sizes: tuple[str, ...]
+    rss_contenders: tuple[str, ...]
+    train_steps: int
+    train_size: str
+    accuracy: bool
+    acc_size: str = "small"
+    acc_steps: int = 0
+    acc_batch: int = 32
+    acc_conll_train: int = 0
+    acc_sst_train: int = 0
+    acc_test: int = 0
+    acc_learn_rate: float = 5e-4
+    mlm_steps: int = 0
+    mlm_batch: int = 32
+    mlm_length: int = 128
+    names: tuple[str, ...] = ()
+    rss_long: bool = False
+
+
+QUICK = Budget(
+    # 3 rounds and two RSS children keep quick mode under 3 min on 2 idle cores (5 rounds
+    # and four children took 250 s).
+    short_texts=32, long_docs=1, rounds=3, sizes=("tiny", "base"), long_sizes=("tiny",),
+    rss_contenders=("spacy_joint_fp32", "hf_pipeline_two"),
+    train_steps=6, train_size="tiny", accuracy=False, names=TARGET_NAMES,
+)
+FULL = Budget(
+    short_texts=64, long_docs=1, rounds=5, sizes=("tiny", "base"), long_sizes=("tiny", "base"),
+    rss_contenders=(
+        "spacy_joint_fp32", "spacy_joint_bf16", "spacy_joint_int8", "hf_pipeline_two",
+        "hf_raw_two", "spacy_ner_fp32", "hf_pipeline_tok", "hf_raw_tok",
+    ),
+    train_steps=12, train_size="small", accuracy=True,
+    acc_size="small", acc_steps=300, acc_batch=32, acc_conll_train=6000, acc_sst_train=6000,
+    acc_test=1000, acc_learn_rate=1e-3, mlm_steps=300, mlm_batch=32, mlm_length=64,
+    names=JOINT + NER_ONLY,
+)

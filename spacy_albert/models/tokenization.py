@@ -1,0 +1,122 @@
+"""Span texts to pieces: chunked, length-fitted tokenization that never fails on text.
+
+Strided windows count spaCy tokens, not pieces; these helpers split windows until they
+fit the position table, tokenize a chunk of windows at a time to bound memory, and make
+every Python string encodable for the Rust tokenizer.
+"""
+
+import re
+from typing import Any
+
+import numpy
+from spacy.tokens import Span
+from spacy_transformers.layers.transformer_model import huggingface_tokenize
+
+# Span texts per tokenizer call (see `tokenize_in_chunks`).
+DEFAULT_TOKENIZE_CHUNK_SPANS = 256
+# Lone UTF-16 surrogates: legal in a Python str (`errors="surrogateescape"` input, e.g.
+# `os.fsdecode`), not encodable as UTF-8, which the Rust tokenizer needs.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def replace_lone_surrogates(text: str) -> tuple[str, int]:
+    """The text with each lone surrogate replaced by U+FFFD, one code point for one,
+    and how many were replaced. Offsets into the result are offsets into the input.
+    """
+    return _SURROGATES.subn(REPLACEMENT_CHARACTER, text)
+
+
+def encodable(text: str) -> str:
+    """The text, safe to encode as UTF-8 (see `replace_lone_surrogates`)."""
+    return replace_lone_surrogates(text)[0]
+
+
+def tokenize_fitting(
+    tokenizer: Any,
+    nested_spans: list[list[Span]],
+    max_length: int,
+    chunk_size: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
+) -> tuple[list[list[Span]], Any]:
+    """Tokenize the spans, halving any multi-token span whose pieces exceed max_length.
+
+    Strided windows count spaCy tokens, not pieces, so a window of URLs or emoji can
+    outgrow the position table; halving keeps every token represented. A single token
+    longer than the table is left to `truncate_oversize_splits`.
+    """
+    while True:
+        flat = [span for doc_spans in nested_spans for span in doc_spans]
+        encoding = tokenize_in_chunks(tokenizer, [span.text for span in flat], chunk_size)
+        lengths = encoding["attention_mask"].sum(axis=1)
+        oversize = {id(s) for s, n in zip(flat, lengths) if n > max_length and len(s) > 1}
+        if not oversize:
+            return nested_spans, encoding
+        nested_spans = [
+            [
+                part
+                for span in doc_spans
+                for part in (_halves(span) if id(span) in oversize else [span])
+            ]
+            for doc_spans in nested_spans
+        ]
+
+
+def tokenize_in_chunks(
+    tokenizer: Any, texts: list[str], chunk_size: int = DEFAULT_TOKENIZE_CHUNK_SPANS
+) -> dict[str, Any]:
+    """`huggingface_tokenize`, a chunk of texts at a time, padded to one width.
+
+    The tokenizer's per-text `Encoding` objects (piece strings, offsets, word ids...)
+    cost far more than the arrays kept from them: a 1M-character Chinese doc (10k
+    windows) needed ~430 MB more when tokenized in one call. Each chunk keeps only
+    its arrays and piece strings (one object per distinct piece); the result has the
+    same keys and values as one call. Lone surrogates are replaced (see `encodable`).
+
+    tokenizer (Any): A (fast) Hugging Face tokenizer.
+    texts (List[str]): The span texts.
+    chunk_size (int): Texts per tokenizer call.
+    RETURNS (Dict[str, Any]): input_ids, attention_mask, offset_mapping, ... as arrays,
+        plus input_texts and pad_token.
+    """
+    texts = [encodable(text) for text in texts]
+    if len(texts) <= chunk_size:
+        return huggingface_tokenize(tokenizer, texts)
+    parts = []
+    shared: dict[str, str] = {}  # one str object per distinct piece, not per occurrence
+    for start in range(0, len(texts), chunk_size):
+        encoding = huggingface_tokenize(tokenizer, texts[start : start + chunk_size])
+        part = {key: encoding[key] for key in encoding.keys() if key != "pad_token"}
+        part["input_texts"] = [
+            [shared.setdefault(piece, piece) for piece in row] for row in part["input_texts"]
+        ]
+        parts.append(part)
+        del encoding
+    width = max(part["input_ids"].shape[1] for part in parts)
+    fills = {
+        "input_ids": tokenizer.pad_token_id,
+        "token_type_ids": getattr(tokenizer, "pad_token_type_id", 0),
+    }
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    merged: dict[str, Any] = {"pad_token": tokenizer.pad_token}
+    for key in parts[0]:
+        if key == "input_texts":
+            merged[key] = [
+                ([tokenizer.pad_token] * (width - len(row)) + row) if left
+                else (row + [tokenizer.pad_token] * (width - len(row)))
+                for part in parts
+                for row in part[key]
+            ]
+            continue
+        padded = []
+        for part in parts:
+            array = part[key]
+            pad = [(0, 0)] * array.ndim
+            pad[1] = (width - array.shape[1], 0) if left else (0, width - array.shape[1])
+            padded.append(numpy.pad(array, pad, constant_values=fills.get(key, 0)))
+        merged[key] = numpy.concatenate(padded)
+    return merged
+
+
+def _halves(span: Span) -> list[Span]:
+    middle = span.start + len(span) // 2
+    return [span.doc[span.start : middle], span.doc[middle : span.end]]
