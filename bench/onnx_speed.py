@@ -31,8 +31,8 @@ import spacy_albert.models.onnx  # noqa: E402,F401 - registers the ONNX architec
 from spacy_albert.checkpoints.builder import init_model  # noqa: E402
 from spacy_albert.models.onnx_export import export_onnx_pipeline  # noqa: E402
 
-from .machine import loadavg, run_meta  # noqa: E402
 from .data import count_words  # noqa: E402
+from .machine import loadavg, run_meta  # noqa: E402
 from .pipelines import build_pipeline, dir_size, quantized_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

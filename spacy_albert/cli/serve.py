@@ -31,7 +31,8 @@ def serve_cli(
         100_000, "--max-chars", min=1, help="Longest text in characters (413 beyond it)."
     ),
     threads: int = typer.Option(
-        0, "--threads", min=0, help="torch threads per process (0: torch's default)."
+        0, "--threads", min=0, help="torch threads per process (0: torch's default, one per "
+        "core; where the CPU is shared, 1 often serves more requests/s)."
     ),
     access_log: bool = typer.Option(
         True, "--access-log/--no-access-log", help="Log every request."
