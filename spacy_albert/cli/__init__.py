@@ -6,10 +6,12 @@ from . import (
     convert,  # noqa: F401
     evaluate,  # noqa: F401
     explain,  # noqa: F401
+    export_onnx,  # noqa: F401
     init_model,  # noqa: F401
     predict,  # noqa: F401
     pretrain,  # noqa: F401
     quantize,  # noqa: F401
+    serve,  # noqa: F401
 )
 from ._app import app
 

@@ -1,0 +1,1 @@
+"""`serve`: the pipeline behind HTTP (FastAPI + uvicorn), micro-batched and memory-safe."""
