@@ -31,6 +31,9 @@ def test_expected_names_are_registered():
     assert {
         "albert_transformer",
         "albert_textcat",
+        "albert_entity_scorer",
+        "albert_calibrator",
+        "spacy-albert.OnnxAlbertTransformer.v1",
         "spacy-albert.AlbertTransformer.v1",
         "spacy-albert.AlbertTok2VecTransformer.v1",
         "spacy-albert.AlbertTransformer.v2",

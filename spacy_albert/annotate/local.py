@@ -20,6 +20,7 @@ from spacy.util import minibatch
 from ..confidence.review import filter_record_entities
 from .options import AnnotateOptions, AnnotateStats
 from .records import InputRecord, Record, annotate_item, doc_to_record, encode_record
+from .redact import redact_record
 from .resume import JsonlAppender, resume_point
 from .review_queue import ReviewQueue
 
@@ -119,8 +120,8 @@ def annotate_file(
     n_process (int): Worker processes for `nlp.pipe` (1: this process only).
     progress (Optional[ProgressCallback]): Called after every write with (bytes of
         input consumed, records written in this run).
-    review (Optional[ReviewQueue]): Offered every record of this run before
-        `options.min_score` filters its entities.
+    review (Optional[ReviewQueue]): Offered every record of this run (redacted when
+        `options.redact` asks) before `options.min_score` filters its entities.
     RETURNS (AnnotateStats): Records skipped (already done), written, and errors.
     """
     input_path, output_path = Path(input_path), Path(output_path)
@@ -138,6 +139,8 @@ def annotate_file(
     with JsonlAppender(output_path, append=options.resume) as out:
         for batch in minibatch(annotated, size=options.batch_size):
             records = [record for _, record in batch]
+            if options.redact:
+                records = [redact_record(r, options.redact, options.redact_mode) for r in records]
             if review is not None:
                 review.offer(records)
             out.write(

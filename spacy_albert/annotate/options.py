@@ -7,6 +7,8 @@ these, so an option means the same thing wherever it is set.
 from dataclasses import dataclass
 from typing import Literal, Optional, get_args
 
+from .redact import REDACT_MODES, RedactMode
+
 InputFormat = Literal["auto", "jsonl", "text", "parquet"]
 INPUT_FORMATS: tuple[str, ...] = get_args(InputFormat)
 
@@ -25,6 +27,9 @@ class AnnotateOptions:
     resume (bool): Continue an existing JSONL output (else overwrite it).
     min_score (Optional[float]): Keep only entities whose `score` is at least this
         (needs `albert_entity_scorer`; unscored entities are dropped); None keeps all.
+    redact (tuple[str, ...]): Entity labels whose text is replaced in the output record
+        (see `redact.redact_record`), using every entity, before `min_score` filters.
+    redact_mode (RedactMode): 'label' (`[PER]`) or 'pseudonym' (`[PER_1]`, `[PER_2]`).
     """
 
     batch_size: int = 64
@@ -33,8 +38,12 @@ class AnnotateOptions:
     input_format: InputFormat = "auto"
     resume: bool = True
     min_score: Optional[float] = None
+    redact: tuple[str, ...] = ()
+    redact_mode: RedactMode = "label"
 
     def __post_init__(self) -> None:
+        if self.redact_mode not in REDACT_MODES:
+            raise ValueError(f"redact_mode must be one of {REDACT_MODES}, got {self.redact_mode!r}")
         if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
         if self.batch_size < 1:

@@ -36,6 +36,8 @@ class RedactedEntity:
     label (str): The entity label.
     text (str): The replacement (`[PER]`, `[PER_2]`) or, when kept, the entity text.
     redacted (bool): Whether the entity was replaced.
+    score (Optional[float]): The entity's confidence, carried over from the input span
+        (for a replacement: the highest of the spans it covers); None when unscored.
     """
 
     start: int
@@ -43,6 +45,7 @@ class RedactedEntity:
     label: str
     text: str
     redacted: bool
+    score: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,20 @@ class _Span:
     start: int
     end: int
     label: str
+    score: Optional[float] = None
 
 
 def redact_spans(
     text: str,
-    spans: Iterable[tuple[int, int, str]],
+    spans: Iterable[tuple],
     labels: Iterable[str],
     mode: RedactMode = "label",
 ) -> RedactedRecord:
     """Replace the spans whose label is in `labels` and shift the other spans.
 
     text (str): The original text.
-    spans (Iterable[tuple[int, int, str]]): (start, end, label) character spans.
+    spans (Iterable[tuple]): (start, end, label) or (start, end, label, score) character
+        spans.
     labels (Iterable[str]): Labels to replace.
     mode (RedactMode): 'label' gives `[PER]`; 'pseudonym' gives `[PER_1]`, `[PER_2]`...,
         the same number for the same entity text within this text.
@@ -99,14 +104,15 @@ def redact_spans(
             label = max(redacted, key=lambda s: s.end - s.start).label
             replacement = _replacement(label, text[start:end], mode, pseudonyms)
             pieces.append(replacement)
+            scores = [span.score for span in redacted if span.score is not None]
             ents.append(RedactedEntity(length, length + len(replacement), label, replacement,
-                                       True))
+                                       True, max(scores) if scores else None))
             length += len(replacement)
         else:
             pieces.append(text[start:end])
             ents.extend(
                 RedactedEntity(length + span.start - start, length + span.end - start,
-                               span.label, text[span.start:span.end], False)
+                               span.label, text[span.start:span.end], False, span.score)
                 for span in cluster
             )
             length += end - start
@@ -145,9 +151,13 @@ def redact_record(record: Record, labels: Iterable[str], mode: RedactMode = "lab
     """
     if "error" in record:
         return record
-    spans = [(ent["start"], ent["end"], ent["label"]) for ent in record["ents"]]
+    spans = [(ent["start"], ent["end"], ent["label"], ent.get("score")) for ent in record["ents"]]
     redacted = redact_spans(record["text"], spans, labels, mode)
-    return {**record, "text": redacted.text, "ents": [asdict(ent) for ent in redacted.ents]}
+    ents = [
+        {key: value for key, value in asdict(ent).items() if key != "score" or value is not None}
+        for ent in redacted.ents
+    ]
+    return {**record, "text": redacted.text, "ents": ents}
 
 
 def recall_by_label(meta: dict[str, Any], labels: Sequence[str]) -> dict[str, Optional[float]]:
@@ -197,13 +207,15 @@ def check_labels(labels: Iterable[str], known: Sequence[str]) -> None:
         )
 
 
-def _checked_span(text: str, start: int, end: int, label: str) -> _Span:
+def _checked_span(
+    text: str, start: int, end: int, label: str, score: Optional[float] = None
+) -> _Span:
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
         raise ValueError(
             f"entity span ({start!r}, {end!r}, {label!r}) is empty or outside the text "
             f"(length {len(text)})"
         )
-    return _Span(start, end, label)
+    return _Span(start, end, label, score)
 
 
 def _overlap_clusters(spans: list[_Span]) -> list[list[_Span]]:

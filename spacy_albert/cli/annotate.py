@@ -11,6 +11,7 @@ from wasabi import msg
 from ..annotate.local import annotate_file
 from ..annotate.options import INPUT_FORMATS, AnnotateOptions, AnnotateStats
 from ..annotate.ray_engine import RayAnnotateStats, RayOptions, annotate_with_ray
+from ..annotate.redact import REDACT_MODES, check_labels, entity_labels, recall_by_label
 from ..annotate.resume import ResumeError
 from ..annotate.review_queue import ReviewQueue
 from ..confidence.review import RecordLayout, entity_threshold
@@ -86,6 +87,15 @@ def annotate_cli(
     review_size: int = typer.Option(
         100, "--review-size", min=1, help="--review: how many records to keep."
     ),
+    redact: Optional[str] = typer.Option(
+        None, "--redact", help="Comma-separated entity labels (e.g. PER,LOC) whose text is "
+        "replaced in the output; offsets refer to the redacted text. A pre-processing aid, "
+        "not a guarantee: what the pipeline misses stays (local engine).",
+    ),
+    redact_mode: str = typer.Option(
+        "label", "--redact-mode", help="--redact: 'label' ([PER]) or 'pseudonym' "
+        "([PER_1], the same number for the same text within a record).",
+    ),
 ) -> None:
     """Annotate every line of INPUT with PIPELINE and write one JSONL record per line.
 
@@ -101,11 +111,15 @@ def annotate_cli(
         msg.fail(f"--format must be one of {', '.join(INPUT_FORMATS)}", exits=1)
     if engine not in ENGINES:
         msg.fail(f"--engine must be one of {', '.join(ENGINES)}", exits=1)
-    if engine == "ray" and (min_score is not None or review is not None):
-        msg.fail("--min-score and --review run with --engine local only", exits=1)
+    if engine == "ray" and (min_score is not None or review is not None or redact):
+        msg.fail("--min-score, --review and --redact run with --engine local only", exits=1)
+    if redact_mode not in REDACT_MODES:
+        msg.fail(f"--redact-mode must be one of {', '.join(REDACT_MODES)}", exits=1)
     options = AnnotateOptions(
         batch_size=batch_size, text_field=text_field, id_field=id_field,
         input_format=input_format, resume=resume,  # type: ignore[arg-type]
+        redact=tuple(label.strip() for label in (redact or "").split(",") if label.strip()),
+        redact_mode=redact_mode,  # type: ignore[arg-type]
     )
     try:
         if engine == "ray":
@@ -145,6 +159,7 @@ def _annotate_local(
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(pipeline)
+    _check_redaction(nlp, options.redact)
     threshold = _min_score(nlp, min_score)
     if threshold is not None:
         options = dataclasses.replace(options, min_score=threshold)
@@ -164,6 +179,20 @@ def _annotate_local(
     if queue is not None and review is not None:
         msg.info(f"Wrote the {queue.write(review):,} least confident records to {review}")
     return stats
+
+
+def _check_redaction(nlp: Any, labels: tuple[str, ...]) -> None:
+    """Refuse labels the pipeline never predicts; say how much each one may miss."""
+    if not labels:
+        return
+    try:
+        check_labels(labels, entity_labels(nlp))
+    except ValueError as err:
+        msg.fail("--redact", str(err), exits=1)
+    for label, recall in recall_by_label(nlp.meta, labels).items():
+        measured = "not measured" if recall is None else f"{recall:.1%} on the dev set"
+        msg.warn(f"--redact {label}: the pipeline's recall is {measured}; "
+                 "entities it misses stay in the text")
 
 
 def _min_score(nlp: Any, value: Optional[str]) -> Optional[float]:

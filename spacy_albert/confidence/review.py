@@ -77,12 +77,14 @@ def filter_record_entities(record: Record, min_score: Optional[float]) -> Record
 
     record (Record): An annotate result record (error records pass through).
     min_score (Optional[float]): E.g. `entity_threshold(nlp)` or `--min-score`.
-    RETURNS (Record): A shallow copy with `ents` filtered; unscored entities are dropped.
+    RETURNS (Record): A shallow copy with `ents` filtered; unscored entities are dropped,
+        redacted ones (`annotate --redact`) kept: their text is already replaced.
     """
     if min_score is None or "ents" not in record:
         return record
     kept = [
-        ent for ent in record["ents"] if ent.get("score") is not None and ent["score"] >= min_score
+        ent for ent in record["ents"]
+        if ent.get("redacted") or (ent.get("score") is not None and ent["score"] >= min_score)
     ]
     return {**record, "ents": kept}
 

@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from spacy.language import Language
 
-from ..annotate.local import doc_to_record, error_record, validate_text
+from ..annotate.records import doc_to_record, error_record, validate_text
 from ..annotate.redact import check_labels, entity_labels, recall_by_label, redact_record
 from .batching import MicroBatcher, NotReadyError, QueueFullError
 from .schema import AnnotateRequest, RequestError, ServeSettings, parse_annotate_request

@@ -5,7 +5,7 @@ import pytest
 from spacy.language import Language
 from spacy.tokens import Span
 
-from spacy_albert.annotate.local import doc_to_record, error_record
+from spacy_albert.annotate.records import doc_to_record, error_record
 from spacy_albert.annotate.redact import (
     RedactedRecord,
     check_labels,

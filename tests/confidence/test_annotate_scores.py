@@ -122,3 +122,42 @@ def test_review_and_min_score_are_refused_on_ray(calibrated, tmp_path):
                                       "--review", str(tmp_path / "r.jsonl")])
     assert result.exit_code == 1
     assert "--engine local only" in " ".join(result.output.split())
+
+
+def test_redact_replaces_per_entities_and_keeps_them_under_min_score(calibrated, tmp_path):
+    texts = dev_texts()
+    inp = write_input(tmp_path / "in.jsonl", texts)
+    plain, redacted = tmp_path / "plain.jsonl", tmp_path / "redacted.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(app, ["annotate", str(calibrated["pipeline"]), str(inp), str(plain),
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["annotate", str(calibrated["pipeline"]), str(inp),
+                                 str(redacted), "--no-progress", "--redact", "PER",
+                                 "--min-score", "0.99"])
+    assert result.exit_code == 0, result.output
+    assert "--redact PER: the pipeline's recall is" in " ".join(result.output.split())
+    n_per = 0
+    for before, after in zip(read_jsonl(plain), read_jsonl(redacted)):
+        people = [e for e in before["ents"] if e["label"] == "PER"]
+        n_per += len(people)
+        assert [e for e in after["ents"] if e["redacted"]] == [
+            {"start": e["start"], "end": e["end"], "label": "PER", "text": "[PER]",
+             "redacted": True, "score": e["score"]} for e in after["ents"] if e["redacted"]]
+        assert sum(e["redacted"] for e in after["ents"]) == len(people)
+        for ent in after["ents"]:
+            assert after["text"][ent["start"]:ent["end"]] == ent["text"]
+            assert ent["redacted"] or ent["score"] >= 0.99
+        expected = before["text"]
+        for person in reversed(people):
+            expected = expected[: person["start"]] + "[PER]" + expected[person["end"]:]
+        assert after["text"] == expected
+    assert n_per > 0
+
+
+def test_redact_refuses_a_label_the_pipeline_never_predicts(calibrated, tmp_path):
+    inp = write_input(tmp_path / "in.jsonl", dev_texts(2))
+    result = CliRunner().invoke(app, ["annotate", str(calibrated["pipeline"]), str(inp),
+                                      str(tmp_path / "out.jsonl"), "--redact", "PERSON"])
+    assert result.exit_code == 1
+    assert "PERSON" in result.output
