@@ -230,7 +230,9 @@ class HFSystem:
 
     def train(self, learn_rate: Optional[float], seed: int) -> HFTrained:
         steps = self.budget.acc_steps
-        settings = LoopSettings(batch_size=self.budget.acc_batch, learn_rate=learn_rate or 5e-4,
+        if learn_rate is None:
+            raise ValueError("The HF loop needs a learning rate (it has no config default).")
+        settings = LoopSettings(batch_size=self.budget.acc_batch, learn_rate=learn_rate,
                                 warmup=max(1, steps // 10), seed=seed)
         tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
         train = self.data.train
@@ -257,6 +259,12 @@ class HFSystem:
         return score(split.conll, tags, split.sst, labels)
 
 
+def keep_loss_curves(row: dict[str, Any], label: str, model: Any) -> None:
+    """Keep an HF run's loss curves in its system's row (spaCy keeps its own logs)."""
+    if isinstance(model, HFTrained):
+        row.setdefault("loss_curves", {})[label] = model.curves
+
+
 def run_system(system: System, data: AccuracyData, grid: Optional[tuple[float, ...]],
                seeds: tuple[int, ...], precisions: tuple[str, ...],
                fixed_rate: Optional[float] = None) -> dict[str, Any]:
@@ -277,8 +285,9 @@ def run_system(system: System, data: AccuracyData, grid: Optional[tuple[float, .
     if grid:
         dev = {}
         for learn_rate in grid:
-            trained[(learn_rate, seeds[0])] = system.train(learn_rate, seeds[0])
-            dev[learn_rate] = system.evaluate(trained[(learn_rate, seeds[0])], data.dev, "fp32")
+            model = trained[(learn_rate, seeds[0])] = system.train(learn_rate, seeds[0])
+            dev[learn_rate] = system.evaluate(model, data.dev, "fp32")
+            keep_loss_curves(row, f"lr {learn_rate:g}, seed {seeds[0]}", model)
             print(f"    lr {learn_rate}: dev {dev[learn_rate]}", flush=True)
         rate = pick_learn_rate(dev)
         row["dev_by_learn_rate"] = {str(k): v for k, v in dev.items()}
@@ -287,18 +296,19 @@ def run_system(system: System, data: AccuracyData, grid: Optional[tuple[float, .
     row["learn_rate"] = rate
     per_seed: dict[str, list[Scores]] = {p: [] for p in precisions}
     for seed in seeds:
-        model = trained.pop((rate, seed), None) or system.train(rate, seed)
+        model = trained.pop((rate, seed), None)
+        if model is None:
+            model = system.train(rate, seed)
+            keep_loss_curves(row, f"lr {rate:g}, seed {seed}" if rate else f"seed {seed}", model)
         for precision in precisions:
             per_seed[precision].append(system.evaluate(model, data.test, precision))
-        if isinstance(model, HFTrained):
-            row.setdefault("loss_curves", {})[f"seed {seed}"] = model.curves
     if not grid:
         by_seed = dict(zip(seeds, per_seed["fp32"]))  # no grid: chance is judged on test
         row["did_not_learn"] = [task for task in TASKS
                                 if not learned(by_seed, task, data.test.majority)]
     row["test"] = {p: {task: mean_sd([s[task] for s in scores]) for task in TASKS}
                    for p, scores in per_seed.items()}
-    row["per_seed"] = {p: scores for p, scores in per_seed.items()}
+    row["per_seed"] = per_seed
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 

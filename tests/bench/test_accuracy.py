@@ -7,7 +7,15 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from bench.accuracy import AccuracyData, EvalSet, load_accuracy_data, means, run_system, score
+from bench.accuracy import (
+    AccuracyData,
+    EvalSet,
+    HFTrained,
+    load_accuracy_data,
+    means,
+    run_system,
+    score,
+)
 from bench.data import TaggedSentence, iob_tags
 from bench.fairness import accuracy_loss
 from bench.settings import QUICK
@@ -100,3 +108,22 @@ def test_score() -> None:
     # Entities: precision 1/1, recall 1/2 -> F1 2/3; SST-2: 3 of 4 right.
     assert score(gold, predicted, sst, [1, 0, 0, 0]) == {"conll_f1": 66.67,
                                                           "sst2_accuracy": 75.0}
+
+
+class FakeHF(FakeSystem):
+    def train(self, learn_rate, seed: int) -> HFTrained:
+        super().train(learn_rate, seed)
+        return HFTrained((learn_rate, seed), (learn_rate, seed),
+                         {"token_classifier": [2.0, learn_rate]})
+
+    def evaluate(self, trained: HFTrained, split, precision: str) -> dict:
+        return super().evaluate(trained.tok, split, precision)
+
+
+def test_hf_loss_curves_are_kept_for_every_run(tmp_path: Path) -> None:
+    row = run_system(FakeHF({1e-4: 50.0, 1e-3: 50.5}), eval_data(tmp_path), grid=(1e-4, 1e-3),
+                     seeds=(0, 1), precisions=("fp32",))
+    assert row["did_not_learn"] == ["sst2_accuracy"]  # the curves show why
+    assert list(row["loss_curves"]) == ["lr 0.0001, seed 0", "lr 0.001, seed 0",
+                                        "lr 0.001, seed 1"]
+    assert row["loss_curves"]["lr 0.0001, seed 0"] == {"token_classifier": [2.0, 1e-4]}
