@@ -1,25 +1,34 @@
-"""Accuracy at the same update budget: CoNLL-2003 F1 and SST-2 accuracy for each system.
+"""Accuracy with both sides tuned the same way: CoNLL-2003 F1 and SST-2 accuracy.
 
-Systems: spacy-albert (random init; then the same checkpoint in bf16 and int8), the HF loop
-with two models, spaCy's CNN pipeline, and spacy-albert after domain MLM pretraining.
+spacy-albert and the HF loop (two models) each pick their peak learning rate on the dev set
+from the same grid (first seed), then train at it on every seed; test scores are mean ± sd
+over the seeds. The same trained models are also scored in bf16 (where the CPU runs it
+natively) and int8 (ours: `quantize`; HF: `torch.ao` dynamic), which gives each side's
+accuracy loss for the headline rule. spaCy's CNN pipeline (its own default rate) and
+spacy-albert after domain MLM pretraining (at spacy-albert's rate) run on the same seeds.
+A task that stays at chance is reported as not learned (bench.fairness).
 """
 
 import contextlib
+import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 import numpy
 import spacy
+import torch
 from spacy.tokens import Doc
 from spacy.util import load_config
 
 from spacy_albert.convert import write_docbin
+from spacy_albert.models.cpu import current_cpu
 
 from . import hf_baseline as hf
 from .data import TaggedSentence, conll_sentences, iob_tags, read_sst, sample, spacy_examples
-from .hf_training import LoopSettings, train_sequence_classifier, train_token_classifier
+from .fairness import TASKS, accuracy_loss, learned, majority_accuracy, mean_sd, pick_learn_rate
+from .hf_training import LoopSettings, loss_curve, train_sequence_classifier, train_token_classifier
 from .pipelines import model_dir, quantized_pipeline, vocab_corpus
 from .settings import BF16, CONFIGS, Budget
 
@@ -27,42 +36,53 @@ Scores = dict[str, float]
 
 
 @dataclass
+class EvalSet:
+    """CoNLL sentences and SST-2 sentences scored together.
+
+    conll (list[TaggedSentence]): CoNLL sentences.
+    sst (list[tuple[str, int]]): SST-2 (text, label) pairs.
+    """
+
+    conll: list[TaggedSentence]
+    sst: list[tuple[str, int]]
+
+    @property
+    def majority(self) -> float:
+        """SST-2 accuracy of always predicting the most frequent label."""
+        return majority_accuracy([label for _, label in self.sst])
+
+
+@dataclass
 class AccuracyData:
     """The samples every system trains and is scored on.
 
-    conll_train (list[TaggedSentence]): CoNLL training sentences (HF loop).
-    sst_train (list[tuple[str, int]]): SST-2 training sentences (HF loop).
-    conll_test (list[TaggedSentence]): CoNLL test sentences.
-    sst_test (list[tuple[str, int]]): SST-2 test sentences.
-    train_path (Path): The same training data as a DocBin (spaCy systems).
-    dev_path (Path): A small dev DocBin (spaCy systems evaluate once, at the end).
+    train (EvalSet): Training sentences (HF loop).
+    dev (EvalSet): Learning-rate selection.
+    test (EvalSet): The reported scores.
+    train_path (Path): The training sentences as a DocBin (spaCy systems).
+    dev_path (Path): The dev sentences as a DocBin (spaCy evaluates once, at the end).
     """
 
-    conll_train: list[TaggedSentence]
-    sst_train: list[tuple[str, int]]
-    conll_test: list[TaggedSentence]
-    sst_test: list[tuple[str, int]]
+    train: EvalSet
+    dev: EvalSet
+    test: EvalSet
     train_path: Path
     dev_path: Path
 
 
 def load_accuracy_data(data: Path, budget: Budget, out_dir: Path, seed: int) -> AccuracyData:
     """Sample the budget's sentences and write the spaCy DocBins to out_dir."""
-    conll_train = sample(conll_sentences(data, "train"), budget.acc_conll_train, seed)
-    sst_train = sample(read_sst(data, "train"), budget.acc_sst_train, seed)
-    conll_dev = sample(conll_sentences(data, "valid"), 200, seed)
-    sst_dev = read_sst(data, "dev")[:200]
+    train = EvalSet(sample(conll_sentences(data, "train"), budget.acc_conll_train, seed),
+                    sample(read_sst(data, "train"), budget.acc_sst_train, seed))
+    dev = EvalSet(sample(conll_sentences(data, "valid"), budget.acc_dev, seed),
+                  read_sst(data, "dev")[: budget.acc_dev])
     nlp = spacy.blank("en")
-    train_docs = [eg.reference for eg in spacy_examples(nlp, conll_train, sst_train)]
-    dev_docs = [eg.reference for eg in spacy_examples(nlp, conll_dev, sst_dev)]
-    write_docbin(train_docs, out_dir / "train.spacy")
-    write_docbin(dev_docs, out_dir / "dev.spacy")
-    return AccuracyData(
-        conll_train=conll_train, sst_train=sst_train,
-        conll_test=sample(conll_sentences(data, "test"), budget.acc_test, seed),
-        sst_test=read_sst(data, "test"),
-        train_path=out_dir / "train.spacy", dev_path=out_dir / "dev.spacy",
-    )
+    for name, split in (("train", train), ("dev", dev)):
+        docs = [eg.reference for eg in spacy_examples(nlp, split.conll, split.sst)]
+        write_docbin(docs, out_dir / f"{name}.spacy")
+    test = EvalSet(sample(conll_sentences(data, "test"), budget.acc_test, seed),
+                   read_sst(data, "test"))
+    return AccuracyData(train, dev, test, out_dir / "train.spacy", out_dir / "dev.spacy")
 
 
 def spacy_train(config: Any, out: Path, log: Path) -> Path:
@@ -135,40 +155,172 @@ def score(conll_test: list[TaggedSentence], predicted_tags: list[list[str]],
     return {"conll_f1": round(100 * float(f1), 2), "sst2_accuracy": round(100 * accuracy, 2)}
 
 
-def evaluate_spacy(path: Path, data: AccuracyData,
-                   config: Optional[dict[str, Any]] = None) -> Scores:
+def evaluate_spacy(path: Path, split: EvalSet, config: Optional[dict[str, Any]] = None) -> Scores:
     """Score a saved spaCy pipeline (on CoNLL's own tokens, and on SST-2 text)."""
     nlp = spacy.load(path, config=config or {})
-    conll_docs = [Doc(nlp.vocab, words=sentence.words) for sentence in data.conll_test]
+    conll_docs = [Doc(nlp.vocab, words=sentence.words) for sentence in split.conll]
     predicted_tags = [iob_tags(doc) for doc in nlp.pipe(conll_docs, batch_size=64)]
-    docs = nlp.pipe([text for text, _ in data.sst_test], batch_size=64)
+    docs = nlp.pipe([text for text, _ in split.sst], batch_size=64)
     labels = [int(doc.cats["POSITIVE"] >= doc.cats["NEGATIVE"]) for doc in docs]
-    return score(data.conll_test, predicted_tags, data.sst_test, labels)
+    return score(split.conll, predicted_tags, split.sst, labels)
 
 
-def run_hf(model: Path, data: AccuracyData, settings: LoopSettings, steps: int) -> Scores:
-    """Train and score the HF loop's two models; also reports their training words/s."""
-    tokenizer = hf.load_tokenizer(model)
-    tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
-    tok = hf.load_token_classifier(model, seed=settings.seed)
-    seq = hf.load_sequence_classifier(model, seed=settings.seed)
-    tok_stats = train_token_classifier(
-        tok, tokenizer, [s.words for s in data.conll_train],
-        [[tag_ids[t] for t in s.tags] for s in data.conll_train], steps, settings)
-    seq_stats = train_sequence_classifier(
-        seq, tokenizer, [t for t, _ in data.sst_train], [label for _, label in data.sst_train],
-        steps, settings)
-    predicted_tags = hf.predict_word_tags(tok, tokenizer, [s.words for s in data.conll_test])
-    labels = hf.predict_labels(seq, tokenizer, [t for t, _ in data.sst_test])
-    scores = score(data.conll_test, predicted_tags, data.sst_test, labels)
-    scores["train_words_per_s"] = round((tok_stats.words + seq_stats.words)
-                                        / (tok_stats.seconds + seq_stats.seconds), 1)
-    return scores
+class System(Protocol):
+    """One trainable side of the accuracy table."""
+
+    def train(self, learn_rate: Optional[float], seed: int) -> Any: ...
+
+    def evaluate(self, trained: Any, split: EvalSet, precision: str) -> Scores: ...
+
+
+@dataclass
+class SpacySystem:
+    """A spaCy pipeline trained with `spacy train` on the budget.
+
+    name (str): Folder name of its runs.
+    make_config (Callable[[], Any]): A fresh config.
+    data (AccuracyData): The data.
+    budget (Budget): Steps and batch size.
+    out_dir (Path): Where runs are written.
+    """
+
+    name: str
+    make_config: Callable[[], Any]
+    data: AccuracyData
+    budget: Budget
+    out_dir: Path
+
+    def train(self, learn_rate: Optional[float], seed: int) -> Path:
+        run = self.out_dir / f"{self.name}-lr{learn_rate}-seed{seed}"
+        config = set_budget(self.make_config(), self.data, self.budget.acc_steps,
+                            self.budget.acc_batch, learn_rate, seed)
+        return spacy_train(config, run, run.with_suffix(".log"))
+
+    def evaluate(self, trained: Path, split: EvalSet, precision: str) -> Scores:
+        if precision == "int8":
+            return evaluate_spacy(quantized_pipeline(trained, trained.parent / "int8"), split)
+        return evaluate_spacy(trained, split, BF16 if precision == "bf16" else None)
+
+
+@dataclass
+class HFTrained:
+    """The HF loop's two trained models and their loss curves."""
+
+    tok: Any
+    seq: Any
+    curves: dict[str, list[float]]
+
+
+@dataclass
+class HFSystem:
+    """The HF loop: a token classifier and a sequence classifier, trained one after another.
+
+    model (Path): The checkpoint both start from.
+    data (AccuracyData): The data.
+    budget (Budget): Steps and batch size.
+    """
+
+    model: Path
+    data: AccuracyData
+    budget: Budget
+    tokenizer: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokenizer = hf.load_tokenizer(self.model)
+
+    def train(self, learn_rate: Optional[float], seed: int) -> HFTrained:
+        steps = self.budget.acc_steps
+        if learn_rate is None:
+            raise ValueError("The HF loop needs a learning rate (it has no config default).")
+        settings = LoopSettings(batch_size=self.budget.acc_batch, learn_rate=learn_rate,
+                                warmup=max(1, steps // 10), seed=seed)
+        tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
+        train = self.data.train
+        tok = hf.load_token_classifier(self.model, seed=seed)
+        seq = hf.load_sequence_classifier(self.model, seed=seed)
+        tok_stats = train_token_classifier(
+            tok, self.tokenizer, [s.words for s in train.conll],
+            [[tag_ids[t] for t in s.tags] for s in train.conll], steps, settings)
+        seq_stats = train_sequence_classifier(
+            seq, self.tokenizer, [t for t, _ in train.sst], [label for _, label in train.sst],
+            steps, settings)
+        return HFTrained(tok, seq, {"token_classifier": loss_curve(tok_stats.losses),
+                                    "sequence_classifier": loss_curve(seq_stats.losses)})
+
+    def evaluate(self, trained: HFTrained, split: EvalSet, precision: str) -> Scores:
+        tok, seq = trained.tok, trained.seq
+        if precision == "int8":
+            tok, seq = (hf.quantize_dynamic_int8(copy.deepcopy(m)) for m in (tok, seq))
+        dtype = torch.bfloat16 if precision == "bf16" else None
+        tags = hf.predict_word_tags(tok, self.tokenizer, [s.words for s in split.conll],
+                                    autocast_dtype=dtype)
+        labels = hf.predict_labels(seq, self.tokenizer, [t for t, _ in split.sst],
+                                   autocast_dtype=dtype)
+        return score(split.conll, tags, split.sst, labels)
+
+
+def keep_loss_curves(row: dict[str, Any], label: str, model: Any) -> None:
+    """Keep an HF run's loss curves in its system's row (spaCy keeps its own logs)."""
+    if isinstance(model, HFTrained):
+        row.setdefault("loss_curves", {})[label] = model.curves
+
+
+def run_system(system: System, data: AccuracyData, grid: Optional[tuple[float, ...]],
+               seeds: tuple[int, ...], precisions: tuple[str, ...],
+               fixed_rate: Optional[float] = None) -> dict[str, Any]:
+    """Pick the rate on dev (if a grid is given), then train and test on every seed.
+
+    system (System): The side.
+    data (AccuracyData): Dev and test sets.
+    grid (Optional[tuple[float, ...]]): Learning rates to pick from on dev (first seed).
+    seeds (tuple[int, ...]): Seeds of the test runs.
+    precisions (tuple[str, ...]): Precisions each trained model is scored in.
+    fixed_rate (Optional[float]): The rate when there is no grid (None: the config's own).
+    RETURNS (dict[str, Any]): The system's row of the results file.
+    """
+    start = time.perf_counter()
+    trained: dict[tuple[Optional[float], int], Any] = {}
+    row: dict[str, Any] = {}
+    rate = fixed_rate
+    if grid:
+        dev = {}
+        for learn_rate in grid:
+            model = trained[(learn_rate, seeds[0])] = system.train(learn_rate, seeds[0])
+            dev[learn_rate] = system.evaluate(model, data.dev, "fp32")
+            keep_loss_curves(row, f"lr {learn_rate:g}, seed {seeds[0]}", model)
+            print(f"    lr {learn_rate}: dev {dev[learn_rate]}", flush=True)
+        rate = pick_learn_rate(dev)
+        row["dev_by_learn_rate"] = {str(k): v for k, v in dev.items()}
+        row["did_not_learn"] = [task for task in TASKS
+                                if not learned(dev, task, data.dev.majority)]
+    row["learn_rate"] = rate
+    per_seed: dict[str, list[Scores]] = {p: [] for p in precisions}
+    for seed in seeds:
+        model = trained.pop((rate, seed), None)
+        if model is None:
+            model = system.train(rate, seed)
+            keep_loss_curves(row, f"lr {rate:g}, seed {seed}" if rate else f"seed {seed}", model)
+        for precision in precisions:
+            per_seed[precision].append(system.evaluate(model, data.test, precision))
+    if not grid:
+        by_seed = dict(zip(seeds, per_seed["fp32"]))  # no grid: chance is judged on test
+        row["did_not_learn"] = [task for task in TASKS
+                                if not learned(by_seed, task, data.test.majority)]
+    row["test"] = {p: {task: mean_sd([s[task] for s in scores]) for task in TASKS}
+                   for p, scores in per_seed.items()}
+    row["per_seed"] = per_seed
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def means(row: dict[str, Any], precision: str) -> Scores:
+    """A system's mean test scores in one precision."""
+    return {task: row["test"][precision][task]["mean"] for task in TASKS}
 
 
 def bench_accuracy(work: Path, data_dir: Path, budget: Budget, results: dict[str, Any],
-                   save: Callable[[], None], seed: int = 0) -> dict[str, Any]:
-    """CoNLL-2003 F1 and SST-2 accuracy for every system at the same update budget.
+                   save: Callable[[], None]) -> dict[str, Any]:
+    """CoNLL-2003 F1 and SST-2 accuracy for every system, both sides tuned alike.
 
     Fills `results` (the results file's accuracy section) as systems finish and calls `save`
     after each.
@@ -176,66 +328,65 @@ def bench_accuracy(work: Path, data_dir: Path, budget: Budget, results: dict[str
     from spacy_albert.checkpoints.pretrain import pretrain
 
     acc_dir = work / "accuracy"
-    data = load_accuracy_data(data_dir, budget, acc_dir, seed)
+    seeds, grid = budget.acc_seeds, budget.acc_learn_rates
+    data = load_accuracy_data(data_dir, budget, acc_dir, seeds[0])
     model = model_dir(work, budget.acc_size, data_dir)
-    steps, batch, lr = budget.acc_steps, budget.acc_batch, budget.acc_learn_rate
+    precisions = ("fp32", "bf16", "int8") if current_cpu().native_bf16 else ("fp32", "int8")
+    steps, batch = budget.acc_steps, budget.acc_batch
     results.update({
         "budget": {
             "model": f"init-model --size {budget.acc_size} (random init, vocab from CoNLL+SST "
                      "train text)",
             "steps": steps, "batch": f"{batch} CoNLL + {batch} SST-2 sentences per step",
-            "learn_rate": lr, "schedule": "warmup_linear (10% warm-up), AdamW wd 0.01, clip 1.0",
-            "conll_train_sentences": len(data.conll_train),
-            "sst2_train_sentences": len(data.sst_train),
-            "conll_test_sentences": len(data.conll_test),
-            "sst2_test_sentences": len(data.sst_test),
-            "seed": seed,
+            "learn_rate_grid": list(grid), "seeds": list(seeds),
+            "selection": "each side's peak rate: best dev mean of CoNLL F1 and SST-2 accuracy "
+                         f"at seed {seeds[0]}",
+            "schedule": "warmup_linear (10% warm-up), AdamW wd 0.01, clip 1.0",
+            "conll_train_sentences": len(data.train.conll),
+            "sst2_train_sentences": len(data.train.sst),
+            "dev_sentences": f"{len(data.dev.conll)} CoNLL + {len(data.dev.sst)} SST-2",
+            "conll_test_sentences": len(data.test.conll),
+            "sst2_test_sentences": len(data.test.sst),
+            "sst2_majority_test": round(data.test.majority, 2),
+            "precisions": list(precisions),
         },
         "systems": {},
     })
+    systems = results["systems"]
 
-    def timed(name: str, fn: Callable[[], Scores]) -> None:
-        start = time.perf_counter()
-        scores = fn()
-        scores["train_eval_seconds"] = round(time.perf_counter() - start, 1)
-        results["systems"][name] = scores
-        print(f"  accuracy {name}: {scores}", flush=True)
+    def run(name: str, system: System, **kwargs: Any) -> dict[str, Any]:
+        print(f"  accuracy {name}", flush=True)
+        systems[name] = run_system(system, data, seeds=seeds, **kwargs)
+        print(f"  accuracy {name}: {systems[name]['test']}", flush=True)
         save()
+        return systems[name]
 
-    def run_albert(transformer: Path, name: str) -> Scores:
-        config = set_budget(albert_config(transformer), data, steps, batch, lr, seed)
-        return evaluate_spacy(spacy_train(config, acc_dir / name, acc_dir / f"{name}.log"), data)
-
-    def run_cnn() -> Scores:
-        config = set_budget(cnn_config(), data, steps, batch, None, seed)
-        trained = spacy_train(config, acc_dir / "spacy-cnn", acc_dir / "spacy-cnn.log")
-        return evaluate_spacy(trained, data)
-
-    timed("spacy-albert (random init)", lambda: run_albert(model, "albert-random"))
-    trained = acc_dir / "albert-random" / "model-last"
-    timed("  same checkpoint, bf16 inference_dtype", lambda: evaluate_spacy(trained, data, BF16))
-    timed("  same checkpoint, int8 (quantize)",
-          lambda: evaluate_spacy(quantized_pipeline(trained, acc_dir / "albert-random-int8"),
-                                 data))
-    hf_settings = LoopSettings(batch_size=batch, learn_rate=lr, warmup=max(1, steps // 10),
-                               seed=seed)
-    timed("HF loop, two models (random init)", lambda: run_hf(model, data, hf_settings, steps))
-    timed("spaCy CNN (efficiency)", run_cnn)
+    ours = run("spacy-albert", SpacySystem("albert", lambda: albert_config(model), data, budget,
+                                           acc_dir), grid=grid, precisions=precisions)
+    theirs = run("HF loop, two models", HFSystem(model, data, budget), grid=grid,
+                 precisions=precisions)
+    results["accuracy_loss"] = {
+        side: {p: accuracy_loss(means(row, "fp32"), means(row, p)) for p in precisions[1:]}
+        for side, row in (("ours", ours), ("hf", theirs))
+    }
+    run("spaCy CNN (efficiency, its default rate)",
+        SpacySystem("cnn", cnn_config, data, budget, acc_dir), grid=None, precisions=("fp32",))
     mlm_out = acc_dir / "albert-mlm-checkpoint"
     start = time.perf_counter()
     mlm = pretrain(model, vocab_corpus(work, data_dir), mlm_out, budget.mlm_steps,
                    batch_size=budget.mlm_batch, learn_rate=1e-3, max_length=budget.mlm_length,
-                   seed=seed)
+                   seed=seeds[0])
     results["mlm"] = {
         "command": f"python -m spacy_albert pretrain MODEL --corpus conll+sst2-train.txt "
                    f"--steps {budget.mlm_steps} --batch-size {budget.mlm_batch} "
-                   f"--learn-rate 1e-3 --max-length {budget.mlm_length} --seed 0",
+                   f"--learn-rate 1e-3 --max-length {budget.mlm_length} --seed {seeds[0]}",
         "seconds": round(time.perf_counter() - start, 1),
         "loss_first10": round(float(numpy.mean(mlm.losses[:10])), 3),
         "loss_last10": round(float(numpy.mean(mlm.losses[-10:])), 3),
         "words_per_s": round(mlm.words_per_second, 1),
     }
-    print(f"  mlm: {results['mlm']}", flush=True)
     save()
-    timed("spacy-albert (MLM-pretrained)", lambda: run_albert(mlm_out, "albert-mlm"))
+    run("spacy-albert (MLM-pretrained, spacy-albert's rate)",
+        SpacySystem("albert-mlm", lambda: albert_config(mlm_out), data, budget, acc_dir),
+        grid=None, fixed_rate=ours["learn_rate"], precisions=("fp32",))
     return results

@@ -108,8 +108,14 @@ def short_texts(data: Path, n: int) -> list[str]:
     return texts
 
 
-def long_docs(data: Path, n: int, words: int = 2000) -> list[str]:
-    """~2,000-word news docs: consecutive CoNLL test documents joined (at most words + 50)."""
+def long_docs(data: Path, n: int, words: int = 1500) -> list[str]:
+    """Long news docs: consecutive CoNLL test documents joined to >= words (cut at words + 50).
+
+    data (Path): The data folder.
+    n (int): How many documents (fewer if the test set runs out).
+    words (int): The least number of words per document.
+    RETURNS (list[str]): The documents.
+    """
     texts: list[str] = []
     current: list[str] = []
     for document in read_conll_documents(data / "conll2003" / "test.txt"):

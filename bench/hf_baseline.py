@@ -8,10 +8,19 @@ Two separate models on the same ALBERT weights, as in the seed article:
 - through a raw batched forward under `torch.inference_mode()` (the fastest plain-PyTorch
   way: length-sorted batches, dynamic padding, first-subword decoding in NumPy).
 
+Every speed trick that is not specific to spacy-albert's design is given to this side too:
+the fused tanh GELU (`hidden_act="gelu_pytorch_tanh"`, the same function as ALBERT's
+"gelu_new", which spacy-albert also swaps in), inference mode, length-sorted batches and the
+fast tokenizer; bf16 autocast and `torch.ao` dynamic int8 are its reduced precisions. Long
+texts are cut into windows either as HF users do (512 pieces, 128 overlap) or as
+spacy-albert does (128 pieces, step 96).
+
 The seed's fine-tuning loop is in `bench.hf_training`.
 """
 
+import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -28,6 +37,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+FUSED_GELU = "gelu_pytorch_tanh"
 CONLL_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 SST_LABELS = ["NEGATIVE", "POSITIVE"]
 
@@ -43,25 +53,47 @@ def _quiet_from_pretrained(cls: Any, path: Union[str, Path], **kwargs: Any) -> A
 
 
 def load_sequence_classifier(
-    model_dir: Union[str, Path], labels: Sequence[str] = SST_LABELS, seed: int = 0
+    model_dir: Union[str, Path], labels: Sequence[str] = SST_LABELS, seed: int = 0,
+    fused_gelu: bool = True,
 ) -> AlbertForSequenceClassification:
-    """An AlbertForSequenceClassification on model_dir's encoder (head seeded)."""
+    """An AlbertForSequenceClassification on model_dir's encoder (head seeded).
+
+    fused_gelu (bool): Run the tanh GELU as torch's fused kernel (False: HF's default
+        six-op "gelu_new", as a user who changes nothing gets).
+    """
     fix_random_seed(seed)
     return _quiet_from_pretrained(
         AlbertForSequenceClassification, model_dir, num_labels=len(labels),
         id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        **({"hidden_act": FUSED_GELU} if fused_gelu else {}),
     )
 
 
 def load_token_classifier(
-    model_dir: Union[str, Path], tags: Sequence[str] = CONLL_TAGS, seed: int = 0
+    model_dir: Union[str, Path], tags: Sequence[str] = CONLL_TAGS, seed: int = 0,
+    fused_gelu: bool = True,
 ) -> AlbertForTokenClassification:
-    """An AlbertForTokenClassification on model_dir's encoder (head seeded)."""
+    """An AlbertForTokenClassification on model_dir's encoder (head seeded).
+
+    fused_gelu (bool): As in load_sequence_classifier.
+    """
     fix_random_seed(seed)
     return _quiet_from_pretrained(
         AlbertForTokenClassification, model_dir, num_labels=len(tags),
         id2label=dict(enumerate(tags)), label2id={tag: i for i, tag in enumerate(tags)},
+        **({"hidden_act": FUSED_GELU} if fused_gelu else {}),
     )
+
+
+def quantize_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """HF's int8: `torch.ao.quantization.quantize_dynamic` of the Linear layers (in place).
+
+    The two lines an HF user writes; torch 2.13 warns that the API is deprecated.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(
+            model.eval(), {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def load_tokenizer(model_dir: Union[str, Path]) -> PreTrainedTokenizerFast:
@@ -115,6 +147,25 @@ class HFPipelines:
         return cats, ents
 
 
+@dataclass(frozen=True)
+class Windows:
+    """How texts longer than a window are cut (in word pieces, special pieces included).
+
+    max_pieces (int): Pieces per window (the tokenizer's `max_length`).
+    overlap (int): Pieces shared by consecutive windows (the tokenizer's `stride`).
+    label (str): How the tables name it.
+    """
+
+    max_pieces: int
+    overlap: int
+    label: str
+
+
+HF_WINDOWS = Windows(512, 128, "512 pieces, 128 overlap (HF's truncation/stride)")
+# spacy-albert's strided spans: 128-token windows every 96 tokens (32 overlap), here in pieces.
+OUR_WINDOWS = Windows(128, 32, "128 pieces, step 96 (spacy-albert's 128/96 spans)")
+
+
 def first_pieces(word_ids: Sequence[Optional[int]]) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Which pieces start a word (the pieces whose prediction stands for the word).
 
@@ -135,19 +186,48 @@ def _length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[
     return minibatch(numpy.argsort(numpy.asarray(lengths), kind="stable").tolist(), batch_size)
 
 
+def merge_windows(encoding: Any, logits: Sequence[numpy.ndarray],
+                  n_words: Sequence[int]) -> list[list[int]]:
+    """One tag per word from overlapping windows: the first-piece logits, averaged over
+    every window that holds the word's first piece (as spacy-albert averages the vectors of
+    overlapping spans).
+
+    encoding (BatchEncoding): The windows, from the fast tokenizer with
+        `return_overflowing_tokens=True`.
+    logits (Sequence[numpy.ndarray]): (pieces, tags) logits per window.
+    n_words (Sequence[int]): Words per text (0: take it from the windows).
+    RETURNS (list[list[int]]): Tag ids per word per text (0 for a word no window holds).
+    """
+    sums: list[dict[int, numpy.ndarray]] = [{} for _ in n_words]
+    counts: list[dict[int, int]] = [{} for _ in n_words]
+    for window, sample in enumerate(encoding["overflow_to_sample_mapping"]):
+        word_ids, first = first_pieces(encoding.word_ids(window))
+        for word, row in zip(word_ids[first].tolist(), logits[window][first]):
+            sums[sample][word] = sums[sample].get(word, 0.0) + row
+            counts[sample][word] = counts[sample].get(word, 0) + 1
+    out = []
+    for sample, n in enumerate(n_words):
+        n = n or (max(sums[sample]) + 1 if sums[sample] else 0)
+        out.append([int(numpy.argmax(sums[sample][w] / counts[sample][w]))
+                    if w in sums[sample] else 0 for w in range(n)])
+    return out
+
+
 class HFRawForward:
     """Raw batched forward passes under `torch.inference_mode()`.
 
     Texts are tokenized once, sorted by length and padded per batch. Text categories
     are the softmax of the [CLS] head; entities are the argmax tag of each word's first
-    piece. Texts longer than 512 pieces: the text classifier sees the first 512 (HF's
-    truncation), the token classifier sees overlapping 512-piece windows (`stride`).
+    piece. Texts longer than a window: the token classifier sees overlapping windows
+    (merged by `merge_windows`); the text classifier sees the first window (HF's
+    truncation) or, with `classify_windows`, the mean of its windows' probabilities.
 
     tokenizer (PreTrainedTokenizerFast): Shared tokenizer.
     seq_model (Optional[AlbertForSequenceClassification]): Text classifier, or None.
     tok_model (Optional[AlbertForTokenClassification]): Token classifier, or None.
     batch_size (int): Sequences per forward pass.
-    stride (int): Overlap (pieces) between windows of long texts.
+    windows (Windows): Window size and overlap for long texts.
+    classify_windows (bool): Classify long texts from all their windows.
     autocast_dtype (Optional[torch.dtype]): e.g. torch.bfloat16 to run under autocast.
     """
 
@@ -157,14 +237,16 @@ class HFRawForward:
         seq_model: Optional[AlbertForSequenceClassification],
         tok_model: Optional[AlbertForTokenClassification],
         batch_size: int = 64,
-        stride: int = 128,
+        windows: Windows = HF_WINDOWS,
+        classify_windows: bool = False,
         autocast_dtype: Optional[torch.dtype] = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.seq_model = seq_model.eval() if seq_model is not None else None
         self.tok_model = tok_model.eval() if tok_model is not None else None
         self.batch_size = batch_size
-        self.stride = stride
+        self.windows = windows
+        self.classify_windows = classify_windows
         self.autocast_dtype = autocast_dtype
 
     def _forward(self, model: Any, input_ids: list[list[int]]) -> list[numpy.ndarray]:
@@ -187,31 +269,34 @@ class HFRawForward:
                 outputs[i] = logits[row] if logits.ndim == 2 else logits[row, : lengths[i]]
         return [out for out in outputs if out is not None]
 
+    def _encode(self, texts: Sequence[Any], is_split_into_words: bool = False) -> Any:
+        return self.tokenizer(
+            list(texts), truncation=True, max_length=self.windows.max_pieces,
+            stride=self.windows.overlap, return_overflowing_tokens=True,
+            is_split_into_words=is_split_into_words,
+        )
+
     def classify(self, texts: Sequence[str]) -> numpy.ndarray:
         """Category probabilities, (n_texts, n_labels)."""
-        encoding = self.tokenizer(list(texts), truncation=True, max_length=512)
+        if self.classify_windows:
+            encoding = self._encode(texts)
+            samples = numpy.asarray(encoding["overflow_to_sample_mapping"])
+        else:
+            encoding = self.tokenizer(list(texts), truncation=True,
+                                      max_length=self.windows.max_pieces)
+            samples = numpy.arange(len(texts))
         logits = numpy.stack(self._forward(self.seq_model, encoding["input_ids"]))
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = numpy.exp(logits)
-        return probs / probs.sum(axis=1, keepdims=True)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return numpy.stack([probs[samples == i].mean(axis=0) for i in range(len(texts))])
 
     def tag(self, texts: Sequence[str], is_split_into_words: bool = False) -> list[list[int]]:
         """One tag id per word (first-piece decoding; windows merged for long texts)."""
-        encoding = self.tokenizer(
-            list(texts), truncation=True, max_length=512, stride=self.stride,
-            return_overflowing_tokens=True, is_split_into_words=is_split_into_words,
-        )
+        encoding = self._encode(texts, is_split_into_words)
         logits = self._forward(self.tok_model, encoding["input_ids"])
-        n_words: list[int] = [len(t) if is_split_into_words else 0 for t in texts]
-        tags: list[dict[int, int]] = [{} for _ in texts]
-        for window, sample in enumerate(encoding["overflow_to_sample_mapping"]):
-            word_ids, first = first_pieces(encoding.word_ids(window))
-            predicted = logits[window].argmax(axis=-1)
-            for word, tag in zip(word_ids[first].tolist(), predicted[first].tolist()):
-                tags[sample].setdefault(word, tag)  # first window that saw the word wins
-            if first.any() and not is_split_into_words:
-                n_words[sample] = max(n_words[sample], int(word_ids.max()) + 1)
-        return [[found.get(w, 0) for w in range(n)] for found, n in zip(tags, n_words)]
+        n_words = [len(t) if is_split_into_words else 0 for t in texts]
+        return merge_windows(encoding, logits, n_words)
 
     def __call__(self, texts: Sequence[str]) -> tuple[Any, Any]:
         cats = self.classify(texts) if self.seq_model is not None else None
@@ -224,9 +309,11 @@ def predict_word_tags(
     tokenizer: PreTrainedTokenizerFast,
     sentences: Sequence[Sequence[str]],
     batch_size: int = 64,
+    autocast_dtype: Optional[torch.dtype] = None,
 ) -> list[list[str]]:
     """IOB tag strings per word (first-subword decoding), for seqeval."""
-    runner = HFRawForward(tokenizer, None, model, batch_size=batch_size)
+    runner = HFRawForward(tokenizer, None, model, batch_size=batch_size,
+                          autocast_dtype=autocast_dtype)
     id2label = model.config.id2label
     words = [list(s) for s in sentences]
     predicted = runner.tag(words, is_split_into_words=True)  # type: ignore[arg-type]
@@ -238,9 +325,11 @@ def predict_labels(
     tokenizer: PreTrainedTokenizerFast,
     texts: Sequence[str],
     batch_size: int = 64,
+    autocast_dtype: Optional[torch.dtype] = None,
 ) -> list[int]:
     """The argmax label id per text."""
-    runner = HFRawForward(tokenizer, model, None, batch_size=batch_size)
+    runner = HFRawForward(tokenizer, model, None, batch_size=batch_size,
+                          autocast_dtype=autocast_dtype)
     return runner.classify(texts).argmax(axis=1).tolist()
 
 
@@ -252,13 +341,19 @@ def count_parameters(model: torch.nn.Module) -> int:
 __all__ = [
     "CONLL_TAGS",
     "SST_LABELS",
+    "FUSED_GELU",
+    "HF_WINDOWS",
+    "OUR_WINDOWS",
     "HFPipelines",
     "HFRawForward",
+    "Windows",
     "count_parameters",
     "first_pieces",
     "load_sequence_classifier",
     "load_token_classifier",
     "load_tokenizer",
+    "merge_windows",
     "predict_labels",
     "predict_word_tags",
+    "quantize_dynamic_int8",
 ]

@@ -98,6 +98,51 @@ def align_first_subword(encoding: Any, word_labels: Sequence[Sequence[int]]) -> 
     return labels
 
 
+class HFLoop:
+    """The seed's update step with its optimizer state kept across steps.
+
+    model (torch.nn.Module): Trained in place.
+    steps (int): Updates the schedule spans.
+    settings (LoopSettings): Optimizer settings.
+    """
+
+    def __init__(self, model: torch.nn.Module, steps: int, settings: LoopSettings) -> None:
+        self.model = model
+        self.settings = settings
+        self.optimizer, self.scheduler = make_optimizer(model, steps, settings)
+
+    def step(self, inputs: dict[str, torch.Tensor]) -> float:
+        """One update: forward, backward, clipping, optimizer and schedule step; the loss."""
+        self.model.train()
+        loss = self.model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad()
+        return float(loss.detach())
+
+
+def token_batch(tokenizer: PreTrainedTokenizerFast, sentences: Sequence[Sequence[str]],
+                tags: Sequence[Sequence[int]], max_length: int) -> Batch:
+    """Token-classification inputs with first-subword labels, and the words in them."""
+    encoding = tokenizer([list(words) for words in sentences], is_split_into_words=True,
+                         truncation=True, max_length=max_length, padding=True,
+                         return_tensors="pt")
+    inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"],
+              "labels": align_first_subword(encoding, tags)}
+    return inputs, sum(len(words) for words in sentences)
+
+
+def sequence_batch(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str],
+                   labels: Sequence[int], max_length: int) -> Batch:
+    """Sequence-classification inputs with labels, and the words in them."""
+    inputs = dict(tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
+                            return_tensors="pt"))
+    inputs["labels"] = torch.tensor(list(labels))
+    return inputs, count_words(texts)
+
+
 def train(model: torch.nn.Module, n_examples: int, make_batch: Callable[[list[int]], Batch],
           steps: int, settings: LoopSettings) -> TrainStats:
     """The seed's loop: shuffled batches, AdamW + linear warm-up/decay, gradient clipping.
@@ -108,23 +153,16 @@ def train(model: torch.nn.Module, n_examples: int, make_batch: Callable[[list[in
         words in them).
     steps (int): Updates (batches); the data is reshuffled each pass.
     settings (LoopSettings): Optimizer and batching settings.
-    RETURNS (TrainStats): Throughput and losses.
+    RETURNS (TrainStats): Throughput and losses (batch building included in the time).
     """
-    model.train()
-    optimizer, scheduler = make_optimizer(model, steps, settings)
+    loop = HFLoop(model, steps, settings)
     batches = epoch_batches(n_examples, settings.batch_size, settings.seed)
     losses: list[float] = []
     words = 0
     start = time.perf_counter()
     for _ in range(steps):
         inputs, batch_words = make_batch(next(batches))
-        loss = model(**inputs).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        losses.append(float(loss.detach()))
+        losses.append(loop.step(inputs))
         words += batch_words
     model.eval()
     return TrainStats(steps, words, time.perf_counter() - start, losses)
@@ -146,13 +184,8 @@ def train_token_classifier(
     """
 
     def make_batch(index: list[int]) -> Batch:
-        batch_words = [list(sentences[i]) for i in index]
-        encoding = tokenizer(batch_words, is_split_into_words=True, truncation=True,
-                             max_length=settings.max_length, padding=True, return_tensors="pt")
-        labels = align_first_subword(encoding, [tags[i] for i in index])
-        inputs = {"input_ids": encoding["input_ids"],
-                  "attention_mask": encoding["attention_mask"], "labels": labels}
-        return inputs, sum(len(words) for words in batch_words)
+        return token_batch(tokenizer, [sentences[i] for i in index], [tags[i] for i in index],
+                           settings.max_length)
 
     return train(model, len(sentences), make_batch, steps, settings)
 
@@ -173,10 +206,16 @@ def train_sequence_classifier(
     """
 
     def make_batch(index: list[int]) -> Batch:
-        batch_texts = [texts[i] for i in index]
-        inputs = dict(tokenizer(batch_texts, truncation=True, max_length=settings.max_length,
-                                padding=True, return_tensors="pt"))
-        inputs["labels"] = torch.tensor([labels[i] for i in index])
-        return inputs, count_words(batch_texts)
+        return sequence_batch(tokenizer, [texts[i] for i in index], [labels[i] for i in index],
+                              settings.max_length)
 
     return train(model, len(texts), make_batch, steps, settings)
+
+
+def loss_curve(losses: Sequence[float], points: int = 30) -> list[float]:
+    """The losses averaged over `points` equal stretches of steps (for the results file)."""
+    if not losses:
+        return []
+    size = max(1, -(-len(losses) // points))
+    return [round(sum(chunk) / len(chunk), 4)
+            for chunk in (losses[i:i + size] for i in range(0, len(losses), size))]

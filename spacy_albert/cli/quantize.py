@@ -25,11 +25,15 @@ def quantize_cli(
 
     Linear layers get int8 weights with per-row scales and int8 activations quantized
     per batch at run time; embedding tables are stored as int8 rows. The output loads
-    with plain `spacy.load` like any other pipeline and is meant for inference.
+    with plain `spacy.load` like any other pipeline and is meant for inference. The
+    matmul kernel is chosen where the pipeline runs (oneDNN with VNNI/AMX, fbgemm on
+    AVX2, else float32 with no speed-up); this prints the choice for this CPU.
     """
     import spacy
 
+    from ..models.cpu import current_cpu
     from ..models.int8 import quantize_pipeline
+    from ..models.int8_kernels import default_choice
 
     if method not in METHODS:
         msg.fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.", exits=1)
@@ -46,3 +50,9 @@ def quantize_cli(
         f"{before / 1e6:.1f} MB -> {after / 1e6:.1f} MB on disk "
         f"({before / max(after, 1):.1f}x smaller)"
     )
+    choice = default_choice()
+    where = f"On this CPU ({current_cpu().summary()})"
+    if choice.is_fast_path:
+        msg.info(f"{where}: {choice.describe()}.")
+    else:
+        msg.warn(f"{where}: {choice.describe()}.")

@@ -6,18 +6,17 @@ at run time, i.e. *dynamic* quantization) and every `nn.Embedding` for `Int8Embe
 (int8 rows + one scale per row, dequantized on lookup). Both keep only plain tensors in
 their state dict (`weight_int8`, `weight_scale`, `bias`), so the weights round-trip
 through safetensors in `AlbertShim` with no pickle, and take about a quarter of the
-float32 bytes on disk.
+float32 bytes on disk. This is the only saved format (0.1.0 pipelines included).
 
-Why not `torch.ao.quantization.quantize_dynamic`: torch 2.13 deprecates it (and the
-quantized-tensor types its packed params are built from), and its state dict holds
-opaque packed objects that safetensors cannot store. torchao is its successor, but its
-eager int8 path measured only ~1.3x here (DESIGN.md). `Int8Linear` instead calls the
-oneDNN int8 matmul that PyTorch's own x86 int8 lowering (Inductor / torchao's pt2e
-path) uses, `torch.ops.onednn.qlinear_pointwise`, on plain int8 tensors; on this
-machine that is as fast as the deprecated fbgemm kernel. Where the kernel is missing
-or fails (non-x86 builds, old CPUs, GPU tensors, or when gradients are needed), the
-layer dequantizes its weights once and runs a float matmul: same results up to
-activation rounding, no speed-up, still small on disk.
+Which matmul runs is decided per process, not saved: `int8_kernels.default_choice()`
+picks oneDNN's int8 kernel where the CPU has VNNI/AMX, fbgemm's (the one behind
+`torch.ao.quantization.quantize_dynamic`) on AVX2-only CPUs, and the dequantized float32
+weights (no speed-up, with a warning) elsewhere, on GPUs, or when gradients are needed.
+`use_int8_kernel` pins a kernel, e.g. to compare them.
+
+Why not store `quantize_dynamic`'s model: its state dict holds opaque packed objects
+that safetensors cannot store, and torch 2.13 deprecates it; its kernel is used here on
+the plain tensors instead.
 """
 
 import copy
@@ -30,61 +29,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .int8_kernels import (
+    Int8Kernel,
+    PackedWeight,
+    check_kernel,
+    default_choice,
+    pack,
+    quantize_rows,
+    run,
+)
+
 METHODS = ("int8-dynamic",)
 QUANTIZATION_ATTR = "spacy_albert_quantization"
-_INT8_MAX = 127.0
-
-
-def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric int8 quantization with one scale per row.
-
-    weight (torch.Tensor): A (rows, columns) float matrix.
-    RETURNS (Tuple[torch.Tensor, torch.Tensor]): int8 values and float32 row scales,
-        with `values.float() * scales[:, None]` ≈ weight.
-    """
-    weight = weight.detach().float()
-    scale = (weight.abs().amax(dim=1) / _INT8_MAX).clamp(min=1e-12)
-    values = torch.round(weight / scale[:, None]).clamp(-_INT8_MAX, _INT8_MAX).to(torch.int8)
-    return values, scale
-
-
-def _onednn_linear(
-    x: torch.Tensor, packed: torch.Tensor, w_scale: torch.Tensor, w_zero: torch.Tensor,
-    bias: Optional[torch.Tensor],
-) -> torch.Tensor:
-    """y = x @ W.T + b with x quantized to int8 per tensor (symmetric) on the fly."""
-    x_scale = max(float(x.abs().amax()) / _INT8_MAX, 1e-8)
-    qx = torch.round(x * (1.0 / x_scale)).clamp_(-_INT8_MAX, _INT8_MAX).to(torch.int8)
-    return torch.ops.onednn.qlinear_pointwise(
-        qx, x_scale, 0, packed, w_scale, w_zero, bias, 1.0, 0, torch.float32, "none", [], ""
-    )
 
 
 @cache
-def int8_kernels_available() -> bool:
-    """Whether this build and CPU run oneDNN's int8 linear correctly (probed once)."""
-    try:
-        if not torch.backends.mkldnn.is_available():
-            return False
-        gen = torch.Generator().manual_seed(0)
-        weight = torch.randn(16, 32, generator=gen)
-        x = torch.randn(4, 32, generator=gen)
-        values, scale = quantize_rows(weight)
-        packed = torch.ops.onednn.qlinear_prepack(values, None)
-        y = _onednn_linear(x, packed, scale, torch.zeros(16, dtype=torch.long), None)
-        expected = x @ (values.float() * scale[:, None]).T
-        return bool(torch.allclose(y, expected, atol=0.1, rtol=0.05))
-    except (AttributeError, RuntimeError, NotImplementedError):
-        return False
-
-
-@cache
-def _warn_no_kernels() -> None:
-    warnings.warn(
-        "This CPU or PyTorch build has no oneDNN int8 matmul: the int8 pipeline runs "
-        "its dequantized weights in float32 (same predictions, no speed-up).",
-        stacklevel=3,
-    )
+def _warn_no_kernels(description: str) -> None:
+    warnings.warn(f"int8: {description}.", stacklevel=3)
 
 
 class Int8Linear(nn.Module):
@@ -108,8 +69,9 @@ class Int8Linear(nn.Module):
         self.register_buffer("weight_int8", weight)
         self.register_buffer("weight_scale", torch.ones(out_features))
         self.register_buffer("bias", torch.zeros(out_features) if bias else None)
-        self._packed: Optional[torch.Tensor] = None
-        self._zero_points: Optional[torch.Tensor] = None
+        # None: the process's default kernel (int8_kernels.default_choice()).
+        self.kernel: Optional[Int8Kernel] = None
+        self._packed: Optional[PackedWeight] = None
         self._dequantized: Optional[torch.Tensor] = None
 
     @classmethod
@@ -138,10 +100,9 @@ class Int8Linear(nn.Module):
             self._dequantized = self.weight_int8.float() * self.weight_scale[:, None]
         return self._dequantized
 
-    def _packed_weight(self) -> torch.Tensor:
-        if self._packed is None:
-            self._packed = torch.ops.onednn.qlinear_prepack(self.weight_int8, None)
-            self._zero_points = torch.zeros(self.out_features, dtype=torch.long)
+    def _packed_weight(self, kernel: Int8Kernel) -> PackedWeight:
+        if self._packed is None or self._packed.kernel != kernel:
+            self._packed = pack(kernel, self.weight_int8, self.weight_scale, self.bias)
         return self._packed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,15 +112,18 @@ class Int8Linear(nn.Module):
             and x.numel() > 0
             and self.in_features * self.out_features >= self.kernel_min_weights
         )
-        if use_kernel and int8_kernels_available():
-            x32 = x if x.dtype == torch.float32 else x.float()
-            bias = self.bias
-            return _onednn_linear(
-                x32.contiguous(), self._packed_weight(), self.weight_scale, self._zero_points, bias
-            )
-        if use_kernel:
-            _warn_no_kernels()
-        return self._float_forward(x)
+        if not use_kernel:
+            return self._float_forward(x)
+        kernel = self.kernel
+        if kernel is None:
+            choice = default_choice()
+            if not choice.is_fast_path:
+                _warn_no_kernels(choice.describe())
+            kernel = choice.kernel
+        if kernel == "float":
+            return self._float_forward(x)
+        x32 = x if x.dtype == torch.float32 else x.float()
+        return run(self._packed_weight(kernel), x32.contiguous())
 
     def _float_forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.dequantized_weight().to(x.dtype)
@@ -175,7 +139,7 @@ class Int8Linear(nn.Module):
         self._dequantized = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # oneDNN's packed weight is an opaque tensor: copies repack it lazily.
+        # Packed weights are opaque kernel objects: copies repack them lazily.
         state = self.__dict__.copy()
         state.update(_packed=None, _dequantized=None)
         return state
@@ -277,6 +241,20 @@ def quantize_model(model: nn.Module, method: str = "int8-dynamic") -> nn.Module:
 def quantization_method(model: Optional[nn.Module]) -> Optional[str]:
     """The quantization method a model was quantized with, or None for a float model."""
     return getattr(model, QUANTIZATION_ATTR, None) if model is not None else None
+
+
+def use_int8_kernel(model: nn.Module, kernel: Optional[str]) -> int:
+    """Pin the matmul kernel of every Int8Linear in a model (None: back to the default).
+
+    model (nn.Module): A quantized encoder (or any module holding Int8Linear layers).
+    kernel (Optional[str]): "onednn", "fbgemm", "float", or None for the CPU's default.
+    RETURNS (int): How many layers were set.
+    """
+    checked = check_kernel(kernel) if kernel is not None else None
+    layers = [module for module in model.modules() if isinstance(module, Int8Linear)]
+    for layer in layers:
+        layer.kernel = checked
+    return len(layers)
 
 
 def iter_transformer_shims(nlp: Any) -> Iterator[Any]:

@@ -3,22 +3,23 @@
 import contextlib
 import warnings
 from collections.abc import Iterator
-from functools import cache
 
 import torch
 from thinc.api import get_torch_default_device
 from transformers.utils import ModelOutput
 
+from .cpu import current_cpu
+
 INFERENCE_DTYPES = ("float32", "bfloat16")
 
 
-@cache
 def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 matmul (AVX-512 BF16 or AMX) for oneDNN."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    """Whether this CPU runs bf16 matmuls natively (AVX-512 BF16 or AMX through oneDNN).
+
+    Honours emulation caps such as `ONEDNN_MAX_CPU_ISA=AVX2` (see cpu.py): elsewhere bf16
+    autocast is emulated and several times slower than float32.
+    """
+    return current_cpu().native_bf16
 
 
 @contextlib.contextmanager

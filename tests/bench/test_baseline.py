@@ -11,8 +11,22 @@ from thinc.api import warmup_linear
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from bench.hf_baseline import HFRawForward, first_pieces
-from bench.hf_training import LoopSettings, align_first_subword, make_optimizer
+from bench.hf_baseline import (
+    HF_WINDOWS,
+    OUR_WINDOWS,
+    HFRawForward,
+    Windows,
+    first_pieces,
+    merge_windows,
+)
+from bench.hf_training import (
+    HFLoop,
+    LoopSettings,
+    align_first_subword,
+    loss_curve,
+    make_optimizer,
+    token_batch,
+)
 from bench.inference import summarize
 
 LETTERS = string.ascii_lowercase[:6]
@@ -60,22 +74,100 @@ def test_align_first_subword(tokenizer: PreTrainedTokenizerFast) -> None:
                                [-100, 8, -100, -100, -100]]  # [CLS] a ##b ##c [SEP]
 
 
+@pytest.mark.parametrize("windows", [HF_WINDOWS, OUR_WINDOWS], ids=["512-128", "128-96"])
 @pytest.mark.parametrize("split_into_words", [False, True])
 def test_tag_merges_windows_of_long_texts(tokenizer: PreTrainedTokenizerFast,
-                                          split_into_words: bool) -> None:
-    """Texts over 512 pieces are tagged in overlapping windows; every word gets the tag of
-    its own first piece, also where a window starts inside a word (four-piece words: the
-    second window starts at piece 382, in the middle of a word)."""
+                                          split_into_words: bool, windows: Windows) -> None:
+    """Long texts are tagged in overlapping windows, HF's (512 pieces, 128 overlap) or ours
+    (128 pieces, step 96); every word gets the tag of its own first piece, exactly once,
+    also where a window starts inside a word (four-piece words)."""
     words = ["".join(w) for w in itertools.islice(itertools.product(LETTERS, repeat=4), 300)]
     texts = [" ".join(words), "abc fed"]
     inputs = [text.split() for text in texts] if split_into_words else texts
-    runner = HFRawForward(tokenizer, None, TagByPiece(), batch_size=2, stride=128)
+    runner = HFRawForward(tokenizer, None, TagByPiece(), batch_size=2, windows=windows)
     tags = runner.tag(inputs, is_split_into_words=split_into_words)  # type: ignore[arg-type]
     expected = [[LETTERS.index(word[0]) + 1 for word in text.split()] for text in texts]
     assert tags == expected
-    n_windows = len(tokenizer(texts[0], truncation=True, max_length=512, stride=128,
+    n_windows = len(tokenizer(texts[0], truncation=True, max_length=windows.max_pieces,
+                              stride=windows.overlap,
                               return_overflowing_tokens=True)["input_ids"])
-    assert n_windows == 3  # 1,200 pieces: the test covers two window boundaries
+    # 1,200 pieces: three 512-piece windows, or thirteen 128-piece windows.
+    assert n_windows == (3 if windows == HF_WINDOWS else 13)
+
+
+class FakeWindows(dict):
+    """The two parts of a BatchEncoding that merge_windows reads."""
+
+    def __init__(self, samples: list[int], word_ids: list[list]) -> None:
+        super().__init__(overflow_to_sample_mapping=samples)
+        self._word_ids = word_ids
+
+    def word_ids(self, window: int) -> list:
+        return self._word_ids[window]
+
+
+def test_merge_windows_averages_overlapping_windows() -> None:
+    """Word 1 sits in both windows of text 0: window 0 leans to tag 0, window 1 is sure of
+    tag 1; the average decides (as spacy-albert averages overlapping spans)."""
+    import numpy
+
+    encoding = FakeWindows([0, 0, 1], [[None, 0, 1, None], [None, 1, 2, None], [None, 0, None]])
+    logits = [numpy.array([[9, 0], [1, 0], [0.6, 0.4], [9, 0]]),
+              numpy.array([[9, 0], [0.1, 0.9], [0, 1], [9, 0]]),
+              numpy.array([[9, 0], [0, 1], [9, 0]])]
+    assert merge_windows(encoding, logits, [0, 0]) == [[0, 1, 1], [1]]
+    assert merge_windows(encoding, logits, [4, 1]) == [[0, 1, 1, 0], [1]]  # unseen word: 0
+
+
+def test_classify_long_texts_on_all_windows_or_the_first(tokenizer) -> None:
+    """Our windows: the text's probabilities are the mean over its windows; HF's: the
+    first 512 pieces only (truncation)."""
+
+    class FirstPieceVotes(torch.nn.Module):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+            positive = (input_ids[:, 1] == len(SPECIALS)).float()  # window starts with "a"
+            return SimpleNamespace(logits=torch.stack([1 - positive, positive], dim=1) * 20)
+
+    text = " ".join(["a"] * 100 + ["b"] * 400)
+    hf_side = HFRawForward(tokenizer, FirstPieceVotes(), None, windows=HF_WINDOWS)
+    ours = HFRawForward(tokenizer, FirstPieceVotes(), None, windows=OUR_WINDOWS,
+                        classify_windows=True)
+    assert hf_side.classify([text, "b"]).round(3).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    # 500 pieces in windows of 126 (+2 specials) every 94: starts 0, 94 (both a), 188, ...
+    assert ours.classify([text])[0, 1] == pytest.approx(2 / 5, abs=1e-3)
+
+
+def test_token_batch_aligns_labels_and_truncates(tokenizer: PreTrainedTokenizerFast) -> None:
+    """Labels sit on first pieces only; words cut off by max_length get no label."""
+    inputs, words = token_batch(tokenizer, [["ab", "c", "fed"], ["a"]], [[1, 2, 3], [4]],
+                                max_length=5)
+    assert words == 4
+    assert inputs["labels"].tolist() == [[-100, 1, -100, 2, -100],  # [CLS] a ##b c [SEP]
+                                         [-100, 4, -100, -100, -100]]
+    assert inputs["input_ids"].shape == inputs["attention_mask"].shape == (2, 5)
+
+
+def test_hf_loop_keeps_its_optimizer_state_across_steps() -> None:
+    model = torch.nn.Linear(2, 1)
+
+    class WithLoss(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x: torch.Tensor) -> SimpleNamespace:
+            return SimpleNamespace(loss=self.inner(x).pow(2).mean())
+
+    loop = HFLoop(WithLoss(), steps=4, settings=LoopSettings(learn_rate=0.1, warmup=0))
+    losses = [loop.step({"x": torch.ones(3, 2)}) for _ in range(3)]
+    assert loop.optimizer.state[model.weight]["step"] == 3
+    assert losses[2] < losses[0]
+
+
+def test_loss_curve_averages_stretches() -> None:
+    assert loss_curve([4.0, 2.0, 3.0, 1.0, 5.0], points=3) == [3.0, 2.0, 5.0]
+    assert loss_curve([1.0, 2.0], points=30) == [1.0, 2.0]
+    assert loss_curve([]) == []
 
 
 def test_schedule_is_thincs_warmup_linear() -> None:

@@ -1,14 +1,18 @@
-"""BENCHMARKS.md's generated block is exactly what bench.render makes of the committed results."""
+"""BENCHMARKS.md's generated block is exactly what bench.render makes of the committed results,
+and the renderer shows every section of today's results format."""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from bench.fairness import DID_NOT_LEARN, FAIRNESS_RULES
 from bench.render import (
+    LEGACY_NOTE,
     MARK_END,
     MARK_START,
     fmt,
+    is_legacy,
     read_results,
     render,
     replace_block,
@@ -29,7 +33,7 @@ def rendered(results: dict) -> str:
 
 
 def test_committed_results_are_read(results: dict) -> None:
-    assert sorted(results) == ["full", "quick"]
+    assert {"full", "quick"} <= set(results)
 
 
 def test_render_reproduces_the_committed_block(rendered: str) -> None:
@@ -38,42 +42,106 @@ def test_render_reproduces_the_committed_block(rendered: str) -> None:
     assert block == f"\n{rendered}\n"
 
 
-def test_key_figures_appear(results: dict, rendered: str) -> None:
-    full, quick = results["full"], results["quick"]
-    assert rendered.index("### `python -m bench.run` (results/full.json)") < rendered.index(
-        "### `python -m bench.run --quick` (results/quick.json)")
-    base = full["inference"]["base/short"]
-    joint = base["contenders"]["spacy_joint_fp32"]
-    assert (f"| spacy_joint_fp32 | {joint['words_per_s_best']:.0f} | "
-            f"{joint['words_per_s_median']:.0f} |") in rendered
-    key = "spacy_joint_fp32/hf_pipeline_two"
-    assert f"| {key} | {base['ratios'][key]:.2f} | {base['ratios_best'][key]:.2f} |" in rendered
-    for row in full["targets"] + quick["targets"]:
-        assert f"| {row['target']} | {row['measured']:.2f}× |" in rendered
-    for name, row in full["accuracy"]["systems"].items():
-        assert (f"| {name} | {row['conll_f1']:.2f} | {row['sst2_accuracy']:.2f} | "
-                f"{row['train_eval_seconds']:.0f} |") in rendered
-    mlm = full["accuracy"]["mlm"]
-    assert f"loss {mlm['loss_first10']} → {mlm['loss_last10']}" in rendered
-    training = quick["training"]
-    assert (f"| {training['spacy_words_per_s']:.0f} | {training['hf_words_per_s']:.0f} | "
-            f"{training['ratio_spacy_over_hf']:.2f} |") in rendered
-    for size, row in full["disk"].items():
-        assert f"| {size} | {row['fp32_mb']:.2f} | {row['int8_mb']:.2f} |" in rendered
-    for run, rows in full["rss"].items():
-        for name, row in rows.items():
-            assert f"| {run} | {name} | {fmt(row.get('after_imports_mb'), 0)} |" in rendered
+def test_every_committed_file_records_cpu_and_command_or_is_marked_superseded(
+        results: dict, rendered: str) -> None:
+    assert rendered.startswith(FAIRNESS_RULES)
+    for name, res in results.items():
+        meta = res["meta"]
+        assert meta["command"] and meta["cpu"]
+        if is_legacy(meta):
+            after = rendered.split(f"(results/{name}.json)", 1)[1]
+            assert after.split("### ", 1)[0].rstrip().endswith(LEGACY_NOTE.rstrip())
+        else:
+            assert meta["cpu_info"]["flags"] is not None and "emulated" in meta
 
 
-def test_targets_from_ratios() -> None:
-    section = {"ratios": {"spacy_joint_fp32/hf_pipeline_two": 2.1,
-                          "spacy_joint_fp32/hf_raw_two": 1.5},
-               "ratios_best": {"spacy_joint_fp32/hf_pipeline_two": 2.5,
-                               "spacy_joint_fp32/hf_raw_two": 1.55}}
-    rows = targets({"base/short": section})
-    assert [(row["measured"], row["median"], row["verdict"]) for row in rows] == [
-        (2.5, 2.1, "met"), (1.55, 1.5, "missed by 0.25×")]
-    assert targets({"tiny/short": section}) == []
+def cell(mean: float, sd: float, n: int = 3) -> dict:
+    return {"mean": mean, "sd": sd, "n": n}
+
+
+def new_format_results() -> dict:
+    """A small results file in today's format (every section the renderer knows)."""
+    contenders = {"spacy_joint_fp32": 1000.0, "spacy_joint_int8": 1700.0, "hf_raw_two": 500.0,
+                  "hf_raw_two_int8": 800.0}
+    inference = {"contenders": {n: {"seconds": [1.0], "words_per_s_best": v,
+                                    "words_per_s_median": v} for n, v in contenders.items()},
+                 "words": 1000, "texts": 32, "rounds": 1, "batch_size": 64,
+                 "ratios": {"spacy_joint_fp32/hf_raw_two": 2.0,
+                            "spacy_joint_int8/spacy_joint_fp32": 1.7},
+                 "ratios_best": {"spacy_joint_fp32/hf_raw_two": 2.0,
+                                 "spacy_joint_int8/spacy_joint_fp32": 1.7}}
+    res = {
+        "meta": {"command": "python -m bench.run --quick", "date": "2026-01-01 00:00",
+                 "cpu": "AMD EPYC, 2 cores, avx2 fma", "cpu_info": {"flags": ["avx2", "fma"]},
+                 "emulated": True, "torch": "2.13", "threads": 2, "loadavg_start": "1.0",
+                 "loadavg_end": "1.0", "seconds": 100.0, "complete": True},
+        "inference": {"base/short": inference},
+        "headlines": {"base/short": {"ours": "spacy_joint_int8", "hf": "hf_raw_two_int8",
+                                     "ratio": 2.125, "ratio_median": 2.1,
+                                     "accuracy_loss_not_measured": ["spacy_joint_int8"]}},
+        "training": {"small": {"steps": 12, "batch": "32 + 32", "spacy_words_per_s": 900.0,
+                               "hf_words_per_s": 1000.0, "ratio_spacy_over_hf": 0.9,
+                               "timed": "batch building, forward, backward, step"}},
+        "accuracy": {
+            "budget": {"learn_rate_grid": [1e-4, 1e-3], "seeds": [0, 1, 2]},
+            "systems": {
+                "spacy-albert": {"learn_rate": 1e-3, "did_not_learn": [],
+                                 "dev_by_learn_rate": {"0.001": {"conll_f1": 70.0,
+                                                                 "sst2_accuracy": 75.0}},
+                                 "test": {"fp32": {"conll_f1": cell(71.5, 0.4),
+                                                   "sst2_accuracy": cell(74.2, 1.1)},
+                                          "int8": {"conll_f1": cell(71.2, 0.5),
+                                                   "sst2_accuracy": cell(74.0, 1.0)}}},
+                "HF loop, two models": {
+                    "learn_rate": 1e-4, "did_not_learn": ["sst2_accuracy"],
+                    "dev_by_learn_rate": {"0.0001": {"conll_f1": 60.0, "sst2_accuracy": 50.1}},
+                    "test": {"fp32": {"conll_f1": cell(60.0, 2.0),
+                                      "sst2_accuracy": cell(50.1, 0.0)}},
+                    "loss_curves": {"seed 0": {"token_classifier": [2.2, 0.4],
+                                               "sequence_classifier": [0.69, 0.69]}}},
+            },
+            "accuracy_loss": {"ours": {"int8": 0.3}, "hf": {"int8": 0.1}},
+        },
+        "kernels": {"model": "init-model --size base", "texts": 64, "words": 1600, "rounds": 7,
+                    "clock": "cpu",
+                    "choice": "fbgemm int8: expected ~1.5-2x over float32 (AVX2)",
+                    "words_per_s_best": {"fp32": 400.0, "int8_fbgemm": 700.0},
+                    "over_fp32": {"int8_fbgemm": {"median": 1.7, "best": 1.75}}},
+    }
+    res["targets"] = targets(res)
+    return res
+
+
+def test_key_figures_of_a_new_format_file_appear() -> None:
+    res = new_format_results()
+    text = render({"quick": res})
+    assert "**AVX2-only CPU emulated**" in text
+    assert "| base/short | spacy_joint_int8 | hf_raw_two_int8 | 2.12× | 2.10× | " \
+           "spacy_joint_int8 |" in text
+    assert "| spacy_joint_fp32/hf_raw_two | 2.00 | 2.00 |" in text
+    assert "| small | 900 | 1000 | 0.90 |" in text
+    assert "| spacy-albert | fp32 | 0.001 | 71.50 ± 0.40 | 74.20 ± 1.10 | 3 |" in text
+    assert "|  | int8 |  | 71.20 ± 0.50 | 74.00 ± 1.00 | 3 |" in text
+    assert f"| HF loop, two models | fp32 | 0.0001 | 60.00 ± 2.00 | {DID_NOT_LEARN} | 3 |" in text
+    assert "token_classifier 2.2 → 0.4" in text
+    assert "ours int8 0.3; hf int8 0.1" in text
+    assert "| int8_fbgemm | 700 | 1.70× | 1.75× |" in text
+    assert "Default on this CPU: fbgemm int8: expected ~1.5-2x" in text
+
+
+def test_targets_from_ratios_and_the_headline() -> None:
+    res = new_format_results()
+    rows = {row["target"].split(":")[0]: row for row in targets(res)}
+    headline = rows["fastest ours ≥ 1.6× fastest HF (headline rule)"]
+    assert (headline["measured"], headline["verdict"]) == (2.125, "met")
+    assert rows["fp32 joint ≥ 1.8× HF raw two-model fp32 (fused GELU on both sides)"][
+        "verdict"] == "met"
+    int8 = rows["int8 joint ≥ 1.5× our own fp32 joint"]
+    assert (int8["measured"], int8["median"], int8["verdict"]) == (1.7, 1.7, "met")
+    res["inference"]["base/short"]["ratios_best"]["spacy_joint_fp32/hf_raw_two"] = 1.55
+    missed = [r for r in targets(res) if r["target"].startswith("fp32 joint")]
+    assert missed[0]["verdict"] == "missed by 0.25×"
+    assert targets({"inference": {"tiny/short": {}}}) == []
 
 
 def test_fmt() -> None:
@@ -92,7 +160,7 @@ def test_replace_block_keeps_the_hand_written_text() -> None:
 
 
 def test_write_markdown_skips_unfinished_and_foreign_json(tmp_path: Path) -> None:
-    full = json.loads((RESULTS / "full.json").read_text(encoding="utf-8"))
+    full = new_format_results()
     (tmp_path / "full.json").write_text(json.dumps(full), encoding="utf-8")
     (tmp_path / "writing.json").write_text('{"meta": {', encoding="utf-8")
     (tmp_path / "other.json").write_text('{"no": "meta"}', encoding="utf-8")
