@@ -199,7 +199,8 @@ def kernels_table(kernels: Section) -> list[str]:
     return [f"#### Int8 kernels: encoder forward ({kernels['model']}, {kernels['texts']} short "
             f"texts, {kernels['words']} words, one batch, {kernels['rounds']} rounds, "
             f"{kernels['clock']} time)\n",
-            f"Default on this CPU: {kernels['choice']}.\n",
+            f"Default kernel on this CPU: {kernels['default']} (available: "
+            f"{', '.join(kernels['available'])}).\n",
             table(["encoder", "words/s (best round)", "× fp32 (median round)",
                    "× fp32 (best round)"], "lrrr", body)]
 

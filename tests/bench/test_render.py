@@ -104,7 +104,7 @@ def new_format_results() -> dict:
         },
         "kernels": {"model": "init-model --size base", "texts": 64, "words": 1600, "rounds": 7,
                     "clock": "cpu",
-                    "choice": "fbgemm int8: expected ~1.5-2x over float32 (AVX2)",
+                    "default": "fbgemm", "available": ["fbgemm", "float"],
                     "words_per_s_best": {"fp32": 400.0, "int8_fbgemm": 700.0},
                     "over_fp32": {"int8_fbgemm": {"median": 1.7, "best": 1.75}}},
     }
@@ -126,7 +126,7 @@ def test_key_figures_of_a_new_format_file_appear() -> None:
     assert "token_classifier 2.2 → 0.4" in text
     assert "ours int8 0.3; hf int8 0.1" in text
     assert "| int8_fbgemm | 700 | 1.70× | 1.75× |" in text
-    assert "Default on this CPU: fbgemm int8: expected ~1.5-2x" in text
+    assert "Default kernel on this CPU: fbgemm (available: fbgemm, float)." in text
 
 
 def test_targets_from_ratios_and_the_headline() -> None:
