@@ -4,14 +4,15 @@ The serve and ONNX benches store this under `run`, not `meta`: bench.render buil
 BENCHMARKS.md's generated block from every results file that has a `meta`.
 """
 
-import os
 import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .run import cpu_name
+from spacy_albert.models.cpu import current_cpu
+
+from .meta import load_average
 
 # The flags that decide which kernels torch and onnxruntime can use.
 KERNEL_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
@@ -29,17 +30,13 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def loadavg() -> str:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def run_meta(module: str, started: float, load_start: str, threads: int, **extra: Any
              ) -> dict[str, Any]:
     """The `run` block: command, date, CPU model and flags, load and duration.
 
     module (str): The bench module run with `python -m`, e.g. 'bench.onnx_speed'.
     started (float): `time.perf_counter()` at the start of the run.
-    load_start (str): `loadavg()` at the start of the run.
+    load_start (str): `meta.load_average()` at the start of the run.
     threads (int): Threads the measured code ran with.
     extra (Any): More fields (versions, settings).
     RETURNS (dict[str, Any]): The keys of bench/run.py's `meta`, plus the CPU flags.
@@ -50,13 +47,13 @@ def run_meta(module: str, started: float, load_start: str, threads: int, **extra
     return {
         "command": shlex.join(["python", "-m", module, *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "cpu": cpu_name(),
+        "cpu": current_cpu().summary(),
         "cpu_kernel_flags": [flag for flag in KERNEL_FLAGS if flag in flags],
         "cpu_flags": " ".join(flags),
         "torch": torch.__version__,
         "threads": threads,
         "loadavg_start": load_start,
-        "loadavg_end": loadavg(),
+        "loadavg_end": load_average(),
         "seconds": time.perf_counter() - started,
         **extra,
     }

@@ -32,7 +32,8 @@ from spacy_albert.checkpoints.builder import init_model  # noqa: E402
 from spacy_albert.models.onnx_export import export_onnx_pipeline  # noqa: E402
 
 from .data import count_words  # noqa: E402
-from .machine import loadavg, run_meta  # noqa: E402
+from .machine import run_meta
+from .meta import load_average  # noqa: E402
 from .pipelines import build_pipeline, dir_size, quantized_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "onnx.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    started, load_start = time.perf_counter(), loadavg()
+    started, load_start = time.perf_counter(), load_average()
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     texts = bench_texts(args.texts)

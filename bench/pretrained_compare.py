@@ -40,6 +40,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import srsly  # noqa: E402
 import torch  # noqa: E402
 
+from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import CONTEXTS, Context, SplitData, load_split  # noqa: E402
 from .pretrained_systems import (  # noqa: E402
     CompareBudget,
@@ -51,7 +52,6 @@ from .pretrained_systems import (  # noqa: E402
     batch_words,
     hf_trainer,
 )
-from .run import cpu_name, load_average  # noqa: E402
 from .settings import RESULTS  # noqa: E402
 
 SYSTEMS = ("albert-sentence", "albert-document", "hf-ner", "hf-sst2")
@@ -61,10 +61,6 @@ DESCRIPTIONS = {
     "hf-ner": "HF loop: AlbertForTokenClassification, first-subword labels",
     "hf-sst2": "HF loop: AlbertForSequenceClassification",
 }
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16",
-             "amx_int8")
-
-
 @dataclass
 class SeedRun:
     """One training run at the chosen learning rate."""
@@ -137,18 +133,6 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
 # ---------------------------------------------------------------- the run
 
 
-def cpu_flags() -> list[str]:
-    """The CPU's vector and matrix extensions that decide torch's CPU kernels."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                return [flag for flag in CPU_FLAGS if flag in present]
-    except OSError:
-        pass
-    return []
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.pretrained_compare",
                                      description=(__doc__ or "").split("\n")[0])
@@ -214,10 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     }
 
     def save(final: bool = False) -> None:
-        meta = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_name(),
-                "cpu_flags": cpu_flags(), "torch": torch.__version__, "threads": args.threads,
-                "loadavg_start": load_start, "loadavg_end": load_average(),
-                "seconds": round(time.perf_counter() - started, 1), "complete": final}
+        meta = results_meta(command, args.threads, started, load_start, complete=final)
         srsly.write_json(args.out, {"meta": meta, "budget": setup,
                                     "systems": {name: result.to_json()
                                                 for name, result in systems.items()}})

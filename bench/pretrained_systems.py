@@ -5,7 +5,7 @@ Each system is a `Trainer`, (learn_rate, seed) -> a trained model that scores it
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Protocol
 
@@ -17,7 +17,14 @@ from transformers import PreTrainedTokenizerFast
 from spacy_albert.convert import write_docbin
 
 from . import hf_baseline as hf
-from .accuracy import AccuracyData, albert_config, evaluate_spacy, set_budget, spacy_train
+from .accuracy import (
+    AccuracyData,
+    EvalSet,
+    albert_config,
+    evaluate_spacy,
+    set_budget,
+    spacy_train,
+)
 from .data import TaggedSentence, count_words
 from .hf_training import (
     LoopSettings,
@@ -109,9 +116,8 @@ class AlbertRun:
     splits: dict[str, SplitData]
 
     def score(self, split: str) -> Scores:
-        scored = replace(self.data, conll_test=self.splits[split].conll,
-                         sst_test=self.splits[split].sst)
-        return as_scores(evaluate_spacy(self.path, scored))
+        data = self.splits[split]
+        return as_scores(evaluate_spacy(self.path, EvalSet(conll=data.conll, sst=data.sst)))
 
 
 def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareBudget,
@@ -127,7 +133,8 @@ def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareB
                   for doc in read_docs(corpus / context / "dev" / name, vocab)[:PROBE_DOCS]],
                  probe)
     # What `set_budget` reads (the paths); `AlbertRun.score` fills in the split it scores.
-    data = AccuracyData(conll_train=[], sst_train=[], conll_test=[], sst_test=[],
+    empty = EvalSet(conll=[], sst=[])
+    data = AccuracyData(train=empty, dev=empty, test=empty,
                         train_path=corpus / context / "train", dev_path=probe)
 
     def train(learn_rate: float, seed: int) -> AlbertRun:

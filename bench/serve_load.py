@@ -29,7 +29,8 @@ from typing import Any, Optional
 import httpx
 import psutil
 
-from .machine import loadavg, run_meta
+from .machine import run_meta
+from .meta import load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 8, 32)
@@ -172,7 +173,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--note", default="", help="What the pipeline is, for the results.")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "serve_load.json"))
     args = parser.parse_args(argv)
-    started, load_start = time.perf_counter(), loadavg()
+    started, load_start = time.perf_counter(), load_average()
     port = free_port()
     server = start_server(args.pipeline, port, args)
     try:
