@@ -5,7 +5,9 @@ boundaries, exclusive cats sum to 1, the transformer's wordpiece rows fit the 51
 position table, and the alignment covers every token.
 """
 
+import copy
 import json
+import pickle
 import platform
 import subprocess
 import sys
@@ -339,6 +341,15 @@ def test_one_surrogate_text_does_not_lose_its_batch(nlp: Language) -> None:
         assert [(e.start, e.end, e.label_) for e in doc.ents] == [
             (e.start, e.end, e.label_) for e in single.ents
         ]
+
+
+def test_surrogate_safe_tokenizer_pickles_and_copies(nlp: Language) -> None:
+    """Spawned `nlp.pipe` workers and `copy.deepcopy(nlp)` pickle the tokenizer."""
+    text = "Omar Saleh met Nordvale Energy in Kingsport."
+    expected = [t.text for t in nlp(text)]
+    for tokenizer in (pickle.loads(pickle.dumps(nlp.tokenizer)), copy.deepcopy(nlp.tokenizer)):
+        assert isinstance(tokenizer, SurrogateSafeTokenizer)
+        assert [t.text for t in tokenizer(text)] == expected
 
 
 def test_surrogate_safe_tokenizer_round_trips(nlp: Language, tmp_path: Path) -> None:

@@ -70,6 +70,10 @@ class SurrogateSafeTokenizer:
             yield self(text)
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for names not on the wrapper. While pickle or copy rebuild it,
+        # `tokenizer` itself is not set yet: looking it up here would recurse forever.
+        if name == "tokenizer":
+            raise AttributeError(name)
         return getattr(self.tokenizer, name)
 
 
