@@ -13,6 +13,8 @@ from numpy.typing import ArrayLike
 
 EPS = 1e-6
 ScoreMapMethod = Literal["identity", "platt", "isotonic"]
+# Simplest first: `choose_score_map` leaves the identity only for a clear gain.
+SCORE_MAP_METHODS: tuple[ScoreMapMethod, ...] = ("identity", "platt", "isotonic")
 
 
 def logit(probs: ArrayLike) -> np.ndarray:
@@ -201,8 +203,10 @@ def choose_score_map(
 ) -> ScoreMap:
     """Pick identity, Platt or isotonic by cross-validated Brier score, then refit it.
 
-    Folds split by group (the doc), so entities of one doc are never on both sides. On
-    scores that are already calibrated, the identity wins and calibration cannot hurt.
+    Folds split by group (the doc), so entities of one doc are never on both sides. Platt
+    or isotonic is chosen only when its Brier score beats the raw scores' by more than one
+    standard error of the paired difference, so scores that are already calibrated are
+    left as they are.
 
     scores (ArrayLike): Raw scores in [0, 1].
     correct (ArrayLike): Whether each scored prediction was right.
@@ -219,17 +223,31 @@ def choose_score_map(
         return ScoreMap()
     fold_of_group = np.random.default_rng(seed).permutation(len(unique_groups)) % n_folds
     fold = fold_of_group[group_index]
-    methods: tuple[ScoreMapMethod, ...] = ("identity", "platt", "isotonic")
-    brier = {}
-    for method in methods:
-        errors = np.empty_like(s)
+    errors = {}
+    for method in SCORE_MAP_METHODS:
+        errors[method] = np.empty_like(s)
         for k in range(n_folds):
             test = fold == k
             score_map = fit_score_map(s[~test], c[~test], method)
-            errors[test] = (score_map(s[test]) - c[test]) ** 2
-        brier[method] = float(errors.mean())
-    best = min(methods, key=lambda m: (brier[m], methods.index(m)))
+            errors[method][test] = (score_map(s[test]) - c[test]) ** 2
+    # One-standard-error rule: a map replaces the raw scores only when it beats them by
+    # more than the noise of the comparison; otherwise a small dev set picks a map that is
+    # better by chance and worse on new docs.
+    better = [
+        method
+        for method in SCORE_MAP_METHODS[1:]
+        if _mean_gain(errors["identity"] - errors[method]) > 0.0
+    ]
+    best = min(better, key=lambda m: float(errors[m].mean()), default="identity")
     return fit_score_map(s, c, best)
+
+
+def _mean_gain(differences: np.ndarray) -> float:
+    """The mean of paired differences less one standard error (> 0: a clear gain)."""
+    n = len(differences)
+    if n < 2:
+        return 0.0
+    return float(differences.mean() - differences.std(ddof=1) / np.sqrt(n))
 
 
 @dataclass(frozen=True)

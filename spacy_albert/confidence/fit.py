@@ -265,6 +265,53 @@ def split_docs(n_docs: int, heldout_fraction: float, seed: int) -> tuple[np.ndar
     return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
 
 
+def fit_and_measure(
+    predictions: Predictions,
+    fit_index: np.ndarray,
+    measure_index: np.ndarray,
+    measured_on: str,
+    settings: CalibrationSettings = CalibrationSettings(),
+) -> CalibrationResult:
+    """Fit a calibration on some docs' predictions and measure it on others.
+
+    One prediction pass serves many splits (`bench/calibration.py` measures 30).
+
+    predictions (Predictions): Uncalibrated predictions of every doc.
+    fit_index (np.ndarray): Indices of the docs to fit on.
+    measure_index (np.ndarray): Indices of the docs to measure on.
+    measured_on (str): What the measured docs are, for the report.
+    settings (CalibrationSettings): Precision target, entity method, bins.
+    RETURNS (CalibrationResult): The calibration and its before/after numbers.
+    """
+    fit_part = predictions.subset(fit_index)
+    calibration = fit_calibration(
+        fit_part, min_precision=settings.min_precision, entity_method=settings.entity_method
+    )
+    measured = head_outcomes(predictions.subset(measure_index).calibrated_with(calibration))
+    fitted_counts = {o.name: len(o.raw) for o in head_outcomes(fit_part)}
+    reports = tuple(
+        HeadReport(
+            outcome.name,
+            outcome.kind,
+            _setting(calibration, outcome),
+            fitted_counts[outcome.name],
+            len(outcome.raw),
+            expected_calibration_error(outcome.raw, outcome.correct, settings.n_bins),
+            expected_calibration_error(outcome.calibrated, outcome.correct, settings.n_bins),
+        )
+        for outcome in measured
+    )
+    threshold = None
+    if calibration.entities is not None and settings.min_precision is not None:
+        threshold = _threshold_report(
+            calibration.entities.min_score,
+            settings.min_precision,
+            fit_part.calibrated_with(calibration),
+            predictions.subset(measure_index).calibrated_with(calibration),
+        )
+    return CalibrationResult(calibration, measured_on, reports, threshold, tuple(measured))
+
+
 def calibrate_pipeline(
     nlp: Language,
     dev_docs: Sequence[Doc],
@@ -303,31 +350,6 @@ def calibrate_pipeline(
     else:
         fit_index = measure_index = np.arange(n_dev)
         measured_on = f"the {n_dev} dev docs it was fitted on (no held-out split)"
-    fit_part = predictions.subset(fit_index)
-    calibration = fit_calibration(
-        fit_part, min_precision=settings.min_precision, entity_method=settings.entity_method
-    )
-    calibrator.calibration = calibration
-    measured = head_outcomes(predictions.subset(measure_index).calibrated_with(calibration))
-    fitted_counts = {o.name: len(o.raw) for o in head_outcomes(fit_part)}
-    reports = tuple(
-        HeadReport(
-            outcome.name,
-            outcome.kind,
-            _setting(calibration, outcome),
-            fitted_counts[outcome.name],
-            len(outcome.raw),
-            expected_calibration_error(outcome.raw, outcome.correct, settings.n_bins),
-            expected_calibration_error(outcome.calibrated, outcome.correct, settings.n_bins),
-        )
-        for outcome in measured
-    )
-    threshold = None
-    if calibration.entities is not None and settings.min_precision is not None:
-        threshold = _threshold_report(
-            calibration.entities.min_score,
-            settings.min_precision,
-            fit_part.calibrated_with(calibration),
-            predictions.subset(measure_index).calibrated_with(calibration),
-        )
-    return CalibrationResult(calibration, measured_on, reports, threshold, tuple(measured))
+    result = fit_and_measure(predictions, fit_index, measure_index, measured_on, settings)
+    calibrator.calibration = result.calibration
+    return result
