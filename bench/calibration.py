@@ -89,7 +89,9 @@ def summarize(splits: Sequence[dict[str, Any]], min_precision: float) -> dict[st
             "min_precision": min_precision,
             "precision": mean_sd(measured),
             "recall": mean_sd([t["recall"] for t in thresholds if t["precision"] is not None]),
-            "within_3_points": sum(abs(p - min_precision) <= 0.03 for p in measured),
+            "within_3_points": sum(abs(p - min_precision) <= 0.03 + 1e-9 for p in measured),
+            "at_least_ask_minus_3_points": sum(p >= min_precision - 0.03 - 1e-9
+                                               for p in measured),
             "measured_splits": len(measured),
             "no_threshold_splits": sum(t["threshold"] is None for t in thresholds),
         }

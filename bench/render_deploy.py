@@ -9,7 +9,7 @@ in BENCHMARKS.md is left as it is.
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from wasabi import MarkdownRenderer
 
@@ -83,20 +83,28 @@ def render(results_dir: Path = RESULTS) -> str:
     return "\n".join(lines + [END])
 
 
-def replace_block(text: str, block: str) -> str:
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        return before + block + rest.split(END, 1)[1]
+def replace_block(text: str, block: str, start: str = START, end: str = END) -> str:
+    """`text` with the generated block between `start` and `end` replaced (or appended)."""
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        return before + block + rest.split(end, 1)[1]
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def render_main(render_block: Callable[[Path], str], start: str, end: str, description: str,
+                argv: Optional[list[str]] = None) -> None:
+    """The command line of a section renderer: rewrite its block in BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--markdown", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args(argv)
     text = args.markdown.read_text(encoding="utf-8") if args.markdown.exists() else ""
-    args.markdown.write_text(replace_block(text, render(args.results)), encoding="utf-8")
+    block = render_block(args.results)
+    args.markdown.write_text(replace_block(text, block, start, end), encoding="utf-8")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    render_main(render, START, END, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
