@@ -44,6 +44,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    """Terminate a server process; kill it if it has not exited after 30 s."""
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
 def texts() -> list[str]:
     lines = (ROOT / "corpus" / "en" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["text"] for line in lines]
@@ -179,11 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     try:
         results = asyncio.run(load_test(args, server, port))
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     config = json.loads((Path(args.pipeline) / "meta.json").read_text())
     results["run"] = run_meta("bench.serve_load", started, load_start, args.server_threads,
                                server="uvicorn, 1 worker; the client runs on the same CPU",

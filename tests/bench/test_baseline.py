@@ -149,6 +149,9 @@ def test_token_batch_aligns_labels_and_truncates(tokenizer: PreTrainedTokenizerF
 
 def test_hf_loop_keeps_its_optimizer_state_across_steps() -> None:
     model = torch.nn.Linear(2, 1)
+    with torch.no_grad():  # far from the minimum, so three Adam steps must lower the loss
+        model.weight.fill_(1.0)
+        model.bias.fill_(1.0)
 
     class WithLoss(torch.nn.Module):
         def __init__(self) -> None:

@@ -1,7 +1,6 @@
 """`python -m spacy_albert serve` in a real process: uvicorn on a free loopback port."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,10 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
+from bench.serve_load import free_port, stop_server
 from spacy_albert.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_command_answers_over_http(en_pipeline_dir: Path):
@@ -53,12 +47,7 @@ def test_serve_command_answers_over_http(en_pipeline_dir: Path):
             assert bad.status_code == 422 and "not valid JSON" in bad.json()["error"]
             assert client.get("/v1/meta").json()["pipeline"] == ["transformer", "ner", "textcat"]
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_server(server)
 
 
 def test_inconsistent_limits_fail_before_serving(en_pipeline_dir: Path):
