@@ -6,8 +6,10 @@
 Reads what the workflow wrote (never committed: `metrics/` and `training/` are outputs):
 `metrics/en_pretrained/<system>_<context>/{dev,test}/scores.json` from
 `python -m spacy_albert evaluate` and `training/en_pretrained/<system>_<context>/log.jsonl`
-from `bench/train_log.py`, for the joint ALBERT pipeline and spaCy's CNN `ner`. Writes the
-numbers BENCHMARKS.md shows, with the machine they ran on.
+from `bench/train_log.py`, for the joint ALBERT pipeline and spaCy's CNN `ner`, and the
+joint pipeline's `calibration/calibration.json` from `python -m spacy_albert calibrate`
+(fitted on dev, measured on test). Writes the numbers BENCHMARKS.md shows, with the
+machine they ran on.
 """
 
 import argparse
@@ -75,6 +77,12 @@ def collect(context: str, metrics: Path, training: Path) -> dict[str, Any]:
             **{split: split_scores(json.loads(path.read_text(encoding="utf-8")))
                for split, path in splits.items()},
         }
+        calibration = metrics / run / "calibration" / "calibration.json"
+        if calibration.is_file():
+            report = json.loads(calibration.read_text(encoding="utf-8"))
+            systems[system]["calibration"] = {
+                key: report[key] for key in ("measured_on", "heads", "entity_threshold")
+            }
     if not systems:
         raise SystemExit(f"no results under {metrics} for context {context!r}: run "
                          "`spacy project run en-pretrained` first")

@@ -52,7 +52,7 @@ def pretrained_section(results: dict[str, Any], path: Path) -> list[str]:
             f"{training['seconds'] / 60:.0f} min",
             "–" if training["words_per_s"] is None else f"{training['words_per_s']:,.0f}",
         ])
-    return [
+    lines = [
         f"### Pretrained checkpoint, CoNLL-2003 + SST-2, {results['context']} context "
         "(`spacy project run en-pretrained`)", "",
         run_line(results["run"], path), "",
@@ -61,6 +61,36 @@ def pretrained_section(results: dict[str, Any], path: Path) -> list[str]:
                         "training wall time", "training words/s"], "lllrrrrr"),
         "",
     ]
+    for system, numbers in results["systems"].items():
+        if "calibration" in numbers:
+            lines += calibration_report_lines(numbers["calibration"], system)
+    return lines
+
+
+def calibration_report_lines(report: dict[str, Any], system: str) -> list[str]:
+    """One `calibrate` report (calibration.json): ECE before/after and the threshold."""
+    md = MarkdownRenderer()
+    rows = [
+        [head["name"], head["kind"], head["setting"], str(head["n_measured"]),
+         f"{head['ece_before']:.4f}", f"{head['ece_after']:.4f}"]
+        for head in report["heads"]
+    ]
+    lines = [
+        f"Calibration of `{system}` (`python -m spacy_albert calibrate`), measured on "
+        f"{report['measured_on']}:", "",
+        md.table(rows, ["head", "kind", "fitted", "n measured", "ECE before", "ECE after"],
+                 "lllrrr"),
+        "",
+    ]
+    threshold = report.get("entity_threshold")
+    if threshold and threshold.get("threshold") is not None:
+        lines += [
+            f"Entity `min_score` {threshold['threshold']:.3g}, chosen on dev for precision ≥ "
+            f"{threshold['min_precision']:.2f} (dev P {_pct(threshold['fit_precision'])}): "
+            f"test precision {_pct(threshold['precision'])}, recall "
+            f"{_pct(threshold['recall'])}.", "",
+        ]
+    return lines
 
 
 def _mean_sd(value: dict[str, float], scale: float = 1.0) -> str:

@@ -55,10 +55,13 @@ def print_result(result: CalibrationResult) -> None:
 @app.command("calibrate")
 def calibrate_cli(
     pipeline_dir: Path = typer.Argument(..., help="Trained pipeline directory (or package)."),
-    dev_path: Path = typer.Argument(..., help="Gold dev data (.spacy) to fit on.", exists=True),
+    dev_path: Path = typer.Argument(
+        ..., help="Gold dev data to fit on: a .spacy file or a directory of them.", exists=True
+    ),
     output_dir: Path = typer.Argument(..., help="Where to save the calibrated pipeline."),
     eval_path: Optional[Path] = typer.Option(
-        None, "--eval", help="Gold data (.spacy) to measure on; default: held-out dev.",
+        None, "--eval", help="Gold data to measure on (.spacy file or directory); default: "
+        "held-out dev.",
         exists=True,
     ),
     heldout: float = typer.Option(

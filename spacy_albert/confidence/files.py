@@ -8,18 +8,27 @@ from typing import Any, Optional, Union
 import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
+from spacy.training.corpus import walk_corpus
 
 from .fit import CalibrationResult, CalibrationSettings, calibrate_pipeline
 from .metrics import reliability_diagram
 
 
 def read_docbin(path: Union[str, Path], nlp: Language) -> list[Doc]:
-    """The docs of a `.spacy` file, with a clear error when it is missing or damaged."""
+    """The docs of a `.spacy` file, or of every `.spacy` file under a directory (sorted,
+    as `spacy train` reads a corpus directory), with a clear error naming the file that is
+    missing or damaged."""
     path = Path(path)
-    try:
-        return list(DocBin().from_disk(path).get_docs(nlp.vocab))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read {path} as a .spacy DocBin: {err}") from None
+    files = walk_corpus(path, ".spacy") if path.is_dir() else [path]
+    if not files:
+        raise ValueError(f"no .spacy files under {path}")
+    docs: list[Doc] = []
+    for file in files:
+        try:
+            docs.extend(DocBin().from_disk(file).get_docs(nlp.vocab))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"cannot read {file} as a .spacy DocBin: {err}") from None
+    return docs
 
 
 def _without_nan(value: Any) -> Any:

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from bench.pretrained_report import collect, split_scores, training_summary
+from bench.render_deploy import RESULTS
+from bench.render_quality import pretrained_section
 
 
 def scores(ents_f: float) -> dict:
@@ -54,3 +56,25 @@ def test_empty_log_and_missing_runs_are_errors(tmp_path: Path):
         training_summary(empty)
     with pytest.raises(SystemExit, match="en-pretrained"):
         collect("sentence", tmp_path / "metrics", tmp_path / "training")
+
+
+def test_calibration_report_is_collected_and_rendered(tmp_path: Path):
+    write_run(tmp_path, "albert_document", 0.85)
+    report = {
+        "measured_on": "2052 evaluation docs (fitted on 1122 dev docs)",
+        "heads": [{"name": "textcat", "kind": "exclusive", "setting": "T=1.3", "n_fit": 872,
+                   "n_measured": 1821, "ece_before": 0.08, "ece_after": 0.02}],
+        "entity_threshold": {"min_precision": 0.9, "threshold": 0.4, "fit_precision": 0.91,
+                             "fit_recall": 0.8, "precision": 0.89, "recall": 0.7, "kept": 9},
+        "calibration": {},
+    }
+    path = tmp_path / "metrics" / "albert_document" / "calibration" / "calibration.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(report))
+    systems = collect("document", tmp_path / "metrics", tmp_path / "training")
+    assert systems["albert"]["calibration"]["heads"][0]["ece_after"] == 0.02
+    results = {"context": "document", "systems": systems,
+               "run": {"command": "python -m bench.pretrained_report"}}
+    text = "\n".join(pretrained_section(results, RESULTS / "en_pretrained_x.json"))
+    assert "| textcat | exclusive | T=1.3 | 1821 | 0.0800 | 0.0200 |" in text
+    assert "test precision 89.0, recall 70.0" in text

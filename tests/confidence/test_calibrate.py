@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import spacy
 from spacy.cli.package import package
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 from spacy_albert.confidence.calibration import (
     CatsCalibration,
@@ -14,6 +14,7 @@ from spacy_albert.confidence.calibration import (
     PipelineCalibration,
     ScoreMap,
 )
+from spacy_albert.confidence.files import read_docbin
 from spacy_albert.confidence.fit import (
     add_confidence_components,
     calibrate_pipeline,
@@ -217,3 +218,19 @@ def test_unfitted_calibrator_changes_nothing_and_bad_files_are_named(tmp_path):
     assert Calibrator("x").from_disk(tmp_path / "ok").calibration == (
         multilabel_calibrator().calibration
     )
+
+
+def test_read_docbin_reads_a_corpus_directory_and_names_a_damaged_file(tmp_path):
+    nlp = spacy.blank("en")
+    for name, words in (("b.spacy", ["second"]), ("sub/a.spacy", ["first"])):
+        path = tmp_path / "corpus" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        DocBin(docs=[Doc(nlp.vocab, words=words)]).to_disk(path)
+    docs = read_docbin(tmp_path / "corpus", nlp)
+    assert sorted(doc[0].text for doc in docs) == ["first", "second"]
+    (tmp_path / "corpus" / "c.spacy").write_bytes(b"not a docbin")
+    with pytest.raises(ValueError, match="cannot read .*c.spacy"):
+        read_docbin(tmp_path / "corpus", nlp)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no .spacy files"):
+        read_docbin(tmp_path / "empty", nlp)
