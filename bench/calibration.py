@@ -79,6 +79,7 @@ def summarize(splits: Sequence[dict[str, Any]], min_precision: float) -> dict[st
             "ece_before": mean_sd([row["ece_before"] for row in rows]),
             "ece_after": mean_sd([row["ece_after"] for row in rows]),
             "splits_lower": sum(row["ece_after"] < row["ece_before"] for row in rows),
+            "splits_unchanged": sum(row["ece_after"] == row["ece_before"] for row in rows),
             "splits": len(rows),
         }
     summary: dict[str, Any] = {"heads": heads}

@@ -102,18 +102,21 @@ def calibration_section(results: dict[str, Any], path: Path) -> list[str]:
     summary = results["summary"]
     n_splits = len(results["splits"])
     measured = results["splits"][0]["measured_on"] if n_splits == 1 else (
-        f"{n_splits} seeded held-out halves of dev (fitted on the other half each time)"
+        f"{n_splits} seeded held-out halves of dev (fitted on the other half each time; "
+        "ECE stays the same where the fitted map is the identity)"
     )
     rows = [
         [name, head["kind"], str(head["n_measured"]), _mean_sd(head["ece_before"]),
-         _mean_sd(head["ece_after"]), f"{head['splits_lower']} / {head['splits']}"]
+         _mean_sd(head["ece_after"]),
+         f"{head['splits_lower']} / {head['splits_unchanged']} / "
+         f"{head['splits'] - head['splits_lower'] - head['splits_unchanged']}"]
         for name, head in summary["heads"].items()
     ]
     lines = [
         f"### Calibration: {results['name']}", "", run_line(results["run"], path), "",
         f"Measured on {measured}.", "",
         md.table(rows, ["head", "kind", "n measured", "ECE before", "ECE after",
-                        "splits where ECE fell"], "llrrrr"),
+                        "splits where ECE fell / stayed / rose"], "llrrrr"),
         "",
     ]
     threshold = summary.get("entity_threshold")

@@ -19,7 +19,7 @@ def test_summary_counts_splits_where_calibration_helped():
         [split(0, 0.10, 0.05, 0.91), split(1, 0.10, 0.12, 0.80), split(2, 0.2, 0.1, 0.93)], 0.9
     )
     head = summary["heads"]["textcat"]
-    assert head["splits_lower"] == 2 and head["splits"] == 3
+    assert head["splits_lower"] == 2 and head["splits"] == 3 and head["splits_unchanged"] == 0
     assert head["ece_before"]["mean"] == pytest.approx(0.4 / 3)
     threshold = summary["entity_threshold"]
     assert threshold["within_3_points"] == 2 and threshold["measured_splits"] == 3

@@ -18,4 +18,4 @@ def test_calibration_figures_appear():
         summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
         for head in summary["heads"].values():
             assert f"{head['ece_before']['mean']:.3f} ± {head['ece_before']['sd']:.3f}" in block
-            assert f"{head['splits_lower']} / {head['splits']}" in block
+            assert f"| {head['splits_lower']} / {head['splits_unchanged']} / " in block
