@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 from wasabi import MarkdownRenderer
 
 from .fairness import DID_NOT_LEARN, FAIRNESS_RULES, TASKS
+from .render_deploy import replace_block as replace_marked_block
 from .settings import BENCHMARKS_MD
 
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -257,11 +258,7 @@ def replace_block(text: Optional[str], tables: str) -> str:
     block = f"{MARK_START}\n{tables}\n{MARK_END}"
     if text is None:
         return "# Benchmarks\n\n" + block + "\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
-        return head + block + tail
-    return text.rstrip() + "\n\n" + block + "\n"
+    return replace_marked_block(text, block, MARK_START, MARK_END)
 
 
 def write_markdown(out_dir: Path, markdown: Path = BENCHMARKS_MD) -> None:

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -69,6 +70,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--name", default=None,
                         help="Results file stem (default: quick or full, with -avx2-emulated "
                         "under emulation), e.g. to run the accuracy section alone.")
+    parser.add_argument("--long-sizes", default=None,
+                        help="Comma-separated model sizes also timed on long documents "
+                        "(default: the mode's; '' for none), e.g. tiny where base would "
+                        "take hours on 2 cores.")
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = {s.strip() for s in args.skip.split(",") if s.strip()} - set(SECTIONS)
@@ -94,6 +99,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         reexec_emulated("bench.run", argv)
     torch.set_num_threads(args.threads)
     budget = QUICK if args.quick else FULL
+    if args.long_sizes is not None:
+        budget = replace(budget, long_sizes=tuple(
+            size.strip() for size in args.long_sizes.split(",") if size.strip()))
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     mode = "quick" if args.quick else "full"
     name = args.name or (f"{mode}-avx2-emulated" if current_cpu().emulated else mode)
