@@ -19,3 +19,14 @@ def test_calibration_figures_appear():
         for head in summary["heads"].values():
             assert f"{head['ece_before']['mean']:.3f} ± {head['ece_before']['sd']:.3f}" in block
             assert f"| {head['splits_lower']} / {head['splits_unchanged']} / " in block
+
+
+def test_readme_quotes_the_committed_pretrained_results():
+    """README's pretrained table shows the test scores of the committed results file."""
+    readme = (BENCHMARKS_MD.parent / "README.md").read_text(encoding="utf-8")
+    paths = sorted(RESULTS.glob("en_pretrained_*.json"))
+    assert paths, "no committed en-pretrained results"
+    for path in paths:
+        assert str(path.relative_to(BENCHMARKS_MD.parent)) in readme
+        for numbers in json.loads(path.read_text(encoding="utf-8"))["systems"].values():
+            assert f"{100 * numbers['test']['ents']['f']:.1f}" in readme
