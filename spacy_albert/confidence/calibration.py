@@ -223,7 +223,7 @@ def choose_score_map(
         return ScoreMap()
     fold_of_group = np.random.default_rng(seed).permutation(len(unique_groups)) % n_folds
     fold = fold_of_group[group_index]
-    errors = {}
+    errors: dict[ScoreMapMethod, np.ndarray] = {}
     for method in SCORE_MAP_METHODS:
         errors[method] = np.empty_like(s)
         for k in range(n_folds):
