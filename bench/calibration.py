@@ -27,16 +27,15 @@ import numpy as np  # noqa: E402
 import spacy  # noqa: E402
 import torch  # noqa: E402
 
-from spacy_albert.confidence.files import read_docbin  # noqa: E402
+from spacy_albert.confidence.files import read_docbin, without_nan  # noqa: E402
 from spacy_albert.confidence.fit import (  # noqa: E402
     CalibrationResult,
     CalibrationSettings,
     add_confidence_components,
     fit_and_measure,
-    pipeline_predictions,
     split_docs,
+    uncalibrated_predictions,
 )
-from spacy_albert.confidence.outcomes import predict_pairs  # noqa: E402
 
 from .machine import run_meta  # noqa: E402
 from .meta import load_average  # noqa: E402
@@ -45,18 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def split_report(result: CalibrationResult, seed: Optional[int]) -> dict[str, Any]:
-    """One split's numbers, JSON-ready (nan as None)."""
+    """One split's numbers; the threshold report's nan (nothing kept) as None."""
     threshold = result.entity_threshold
     return {
         "seed": seed,
         "measured_on": result.measured_on,
-        "heads": [
-            dict(vars(head)) for head in result.heads
-        ],
-        "entity_threshold": None if threshold is None else {
-            key: (None if isinstance(value, float) and np.isnan(value) else value)
-            for key, value in vars(threshold).items()
-        },
+        "heads": [dict(vars(head)) for head in result.heads],
+        "entity_threshold": None if threshold is None else without_nan(dict(vars(threshold))),
     }
 
 
@@ -121,13 +115,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     calibrator = add_confidence_components(nlp)
     dev = [doc for path in args.dev for doc in read_docbin(path, nlp)]
     evaluation = [doc for path in args.eval for doc in read_docbin(path, nlp)]
-    with nlp.select_pipes(disable=[calibrator.name]):
-        pairs = predict_pairs(nlp, dev + evaluation)
-    predictions = pipeline_predictions(nlp, pairs)
+    predictions = uncalibrated_predictions(nlp, calibrator, dev + evaluation)
+    n_docs = len(dev) + len(evaluation)
     settings = CalibrationSettings(min_precision=args.min_precision)
     if evaluation:
         measured_on = f"{len(evaluation)} evaluation docs (fitted on {len(dev)} dev docs)"
-        fit_index, measure_index = np.arange(len(dev)), np.arange(len(dev), len(pairs))
+        fit_index, measure_index = np.arange(len(dev)), np.arange(len(dev), n_docs)
         splits = [split_report(fit_and_measure(
             predictions, fit_index, measure_index, measured_on, settings), None)]
     else:

@@ -6,13 +6,10 @@ BENCHMARKS.md's generated block from every results file that has a `meta`.
 
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from spacy_albert.models.cpu import current_cpu
-
-from .meta import load_average
+from .meta import results_meta
 
 # The flags that decide which kernels torch and onnxruntime can use.
 KERNEL_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
@@ -41,19 +38,9 @@ def run_meta(module: str, started: float, load_start: str, threads: int, **extra
     extra (Any): More fields (versions, settings).
     RETURNS (dict[str, Any]): The keys of bench/run.py's `meta`, plus the CPU flags.
     """
-    import torch
-
     flags = cpu_flags()
-    return {
-        "command": shlex.join(["python", "-m", module, *sys.argv[1:]]),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "cpu": current_cpu().summary(),
-        "cpu_kernel_flags": [flag for flag in KERNEL_FLAGS if flag in flags],
-        "cpu_flags": " ".join(flags),
-        "torch": torch.__version__,
-        "threads": threads,
-        "loadavg_start": load_start,
-        "loadavg_end": load_average(),
-        "seconds": time.perf_counter() - started,
-        **extra,
-    }
+    return results_meta(
+        shlex.join(["python", "-m", module, *sys.argv[1:]]), threads, started, load_start,
+        cpu_kernel_flags=[flag for flag in KERNEL_FLAGS if flag in flags],
+        cpu_flags=" ".join(flags), **extra,
+    )

@@ -31,14 +31,14 @@ def read_docbin(path: Union[str, Path], nlp: Language) -> list[Doc]:
     return docs
 
 
-def _without_nan(value: Any) -> Any:
+def without_nan(value: Any) -> Any:
     """The value with nan floats as None, so the report is strict JSON."""
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
-        return {k: _without_nan(v) for k, v in value.items()}
+        return {k: without_nan(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_without_nan(v) for v in value]
+        return [without_nan(v) for v in value]
     return value
 
 
@@ -63,7 +63,7 @@ def save_report(
     if result.entity_threshold is not None:
         report["entity_threshold"] = vars(result.entity_threshold)
     written = [out / "calibration.json"]
-    srsly.write_json(written[0], _without_nan(report))
+    srsly.write_json(written[0], without_nan(report))
     for outcome in result.outcomes:
         fig = reliability_diagram(
             outcome.raw,

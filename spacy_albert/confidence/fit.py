@@ -164,6 +164,23 @@ def pipeline_predictions(nlp: Language, pairs: Sequence[tuple[Doc, Doc]]) -> Pre
     return collect_predictions(pairs, cats_heads(nlp), entities=scored)
 
 
+def uncalibrated_predictions(
+    nlp: Language, calibrator: Calibrator, gold_docs: Sequence[Doc],
+    batch_size: Optional[int] = None,
+) -> Predictions:
+    """Predict the gold docs' texts once with the calibrator off and collect every head.
+
+    nlp (Language): The pipeline, with its confidence components added.
+    calibrator (Calibrator): Its calibrator, disabled while predicting.
+    gold_docs (Sequence[Doc]): Gold docs.
+    batch_size (Optional[int]): Prediction batch size (None: the pipeline's).
+    RETURNS (Predictions): Raw confidences and outcomes of every doc, in order.
+    """
+    with nlp.select_pipes(disable=[calibrator.name]):
+        pairs = predict_pairs(nlp, gold_docs, batch_size)
+    return pipeline_predictions(nlp, pairs)
+
+
 def fit_calibration(
     predictions: Predictions,
     *,
@@ -334,9 +351,7 @@ def calibrate_pipeline(
     """
     calibrator = add_confidence_components(nlp)
     docs = list(dev_docs) + list(eval_docs or [])
-    with nlp.select_pipes(disable=[calibrator.name]):
-        pairs = predict_pairs(nlp, docs, settings.batch_size)
-    predictions = pipeline_predictions(nlp, pairs)
+    predictions = uncalibrated_predictions(nlp, calibrator, docs, settings.batch_size)
     n_dev = len(dev_docs)
     if eval_docs is not None:
         fit_index, measure_index = np.arange(n_dev), np.arange(n_dev, len(docs))
