@@ -24,6 +24,8 @@ from spacy.attrs import ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE
 from spacy.pipeline import EntityRecognizer
 from spacy.tokens import Doc, Span
 
+from ..pipeline.segments import segments
+
 SCORE = "score"
 RAW_SCORE = "raw_score"
 RAW_CATS = "raw_cats"
@@ -53,6 +55,8 @@ def beam_entity_scores(
     the greedy `ner` already) is cleared while the beam runs and then restored exactly,
     because preset entities would force the beam onto the greedy answer. With a
     transformer listener the ner reads `doc._.trf_data`, so the encoder is not run again.
+    A doc longer than the ner's `max_tokens_per_pass` (`albert_ner`) is scored over the
+    same segments its greedy parse used, so memory stays bounded by the segment.
 
     ner (EntityRecognizer): The trained entity recognizer.
     docs (Sequence[Doc]): Docs with at least one token.
@@ -61,6 +65,16 @@ def beam_entity_scores(
     RETURNS (list[dict[EntityKey, float]]): Per doc, (start token, end token, label) ->
         beam probability mass.
     """
+    limit = getattr(ner, "max_tokens_per_pass", None)
+    whole = [doc for doc in docs if limit is None or len(doc) <= limit]
+    whole_scores = iter(_beam_scores(ner, whole, beam_width, beam_density) if whole else [])
+    return [next(whole_scores) if limit is None or len(doc) <= limit
+            else _segmented_beam_scores(ner, doc, limit, beam_width, beam_density)
+            for doc in docs]
+
+
+def _beam_scores(ner: EntityRecognizer, docs: Sequence[Doc], beam_width: int,
+                 beam_density: float) -> list[dict[EntityKey, float]]:
     saved = [doc.to_array(_ENT_ATTRS) for doc in docs]
     try:
         for doc in docs:
@@ -70,6 +84,18 @@ def beam_entity_scores(
     finally:
         for doc, array in zip(docs, saved):
             doc.from_array(_ENT_ATTRS, array)
+
+
+def _segmented_beam_scores(ner: EntityRecognizer, doc: Doc, limit: int, beam_width: int,
+                           beam_density: float) -> dict[EntityKey, float]:
+    scores: dict[EntityKey, float] = {}
+    for offset, segment in segments(doc, limit):
+        # A copy: its entities can be cleared for the beam without restoring them.
+        segment.set_ents([], default="missing")
+        beams = ner.beam_parse([segment], beam_width=beam_width, beam_density=beam_density)
+        scores.update(((start + offset, end + offset, label), value)
+                      for (start, end, label), value in ner.scored_ents(beams)[0].items())
+    return scores
 
 
 def set_entity_scores(doc: Doc, scores: dict[EntityKey, float]) -> None:

@@ -29,7 +29,7 @@ from .scoring import score_entities, score_seqeval, score_textcat
 
 PathLike = Union[str, Path]
 
-NER_FACTORIES = ("ner", "beam_ner")
+NER_FACTORIES = ("albert_ner", "ner", "beam_ner")
 TEXTCAT_FACTORIES = ("textcat", "textcat_multilabel", "albert_textcat")
 MULTILABEL_FACTORIES = ("textcat_multilabel",)
 
@@ -96,7 +96,7 @@ def find_textcat_components(nlp: Language) -> list[TextcatInfo]:
 
 def find_ner_components(nlp: Language) -> list[str]:
     """Names of the entity recognizers in a pipeline (`EntityRecognizer` instances
-    or components made by the `ner` / `beam_ner` factories).
+    or components made by the `albert_ner` / `ner` / `beam_ner` factories).
 
     nlp (Language): The pipeline.
     RETURNS (list[str]): Component names, in pipeline order.

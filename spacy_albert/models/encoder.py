@@ -23,6 +23,7 @@ from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from transformers.utils import ModelOutput
 
 from .alignment import get_exact_alignment
+from .batch import AlbertTransformerBatch
 from .loading import AlbertShim, load_hf_albert
 from .memory import release_freed_heap
 from .precision import inference_autocast, outputs_as_float32
@@ -37,8 +38,9 @@ TOK2VEC_OF = {ARCH_NAME_V1: TOK2VEC_ARCH_NAME_V1, ARCH_NAME: TOK2VEC_ARCH_NAME}
 InferenceDtype = Literal["float32", "bfloat16"]
 # Padded pieces per encoder call at prediction time. All strided spans of a doc go
 # through together, so without a cap one long doc's attention activations grow with its
-# length (a 1M-character doc needed >2.5 GiB even with the tiny model).
-DEFAULT_INFERENCE_MAX_PIECES = 32768
+# length (a 1M-character doc needed >2.5 GiB even with the tiny model); at 32,768 a
+# call's activations still added ~130 MiB to a 1M-character doc's peak, at 8,192 ~30.
+DEFAULT_INFERENCE_MAX_PIECES = 8192
 # Attrs that come from the config, not from the saved weights (see `from_bytes`).
 CONFIG_ATTRS = ("inference_dtype", "inference_max_pieces", "tokenize_chunk_spans")
 
@@ -172,7 +174,7 @@ def albert_forward(
         model_output = outputs_as_float32(model_output)
         if long_batch:
             release_freed_heap()
-    output = FullTransformerBatch(
+    output = AlbertTransformerBatch(
         spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align
     )
 
@@ -199,15 +201,18 @@ def predict_in_chunks(layer: Model, wordpieces: WordpieceBatch, max_items: int) 
     if n_rows <= step:
         return layer.predict(wordpieces)
     merged: Optional[dict[str, Any]] = None
-    output: Any = None
+    output_type: Any = None
     for start in range(0, n_rows, step):
         output = layer.predict(wordpieces[start : start + step])
         if merged is None:
+            output_type = type(output)
             merged = {key: _alloc_rows(value, n_rows) for key, value in output.items()}
         for key, value in output.items():
             _copy_rows(merged[key], value, start)
-    assert merged is not None and output is not None
-    return type(output)(**merged)
+        del output
+        release_freed_heap()
+    assert merged is not None and output_type is not None
+    return output_type(**merged)
 
 
 def _alloc_rows(value: Any, n_rows: int) -> Any:

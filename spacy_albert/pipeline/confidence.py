@@ -77,7 +77,8 @@ class EntityScorer(Pipe):
         if not isinstance(ner, EntityRecognizer):
             raise ValueError(
                 f"[{self.name}] component {self.ner!r} is a {type(ner).__name__}, "
-                "not a transition-based EntityRecognizer (factory 'ner' or 'beam_ner')"
+                "not a transition-based EntityRecognizer "
+                "(factory 'albert_ner', 'ner' or 'beam_ner')"
             )
         return ner
 

@@ -19,6 +19,8 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from .segments import DEFAULT_MAX_TOKENS_PER_PASS, checked_max_tokens, predict_pooled_in_segments
+
 SCORER_NAME = "spacy-albert.textcat_scorer.v1"
 
 
@@ -62,7 +64,14 @@ def make_albert_textcat_scorer() -> Callable:
 
 
 class AlbertTextCategorizer(TextCategorizer):
-    """Exclusive text classifier whose loss ignores docs (and labels) without gold."""
+    """Exclusive text classifier whose loss ignores docs (and labels) without gold, and
+    which pools docs longer than `max_tokens_per_pass` a segment at a time."""
+
+    def __init__(self, vocab: Any, model: Model, name: str = "textcat", *,
+                 threshold: float, scorer: Optional[Callable] = score_exclusive_cats,
+                 max_tokens_per_pass: int = DEFAULT_MAX_TOKENS_PER_PASS) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        self.max_tokens_per_pass = checked_max_tokens(name, max_tokens_per_pass)
 
     @property
     def support_missing_values(self) -> bool:
@@ -79,6 +88,9 @@ class AlbertTextCategorizer(TextCategorizer):
         exclusive cats always sum to 1, whatever the doc's batch.
         """
         docs = list(docs)
+        limit = self.max_tokens_per_pass
+        if any(len(doc) > limit for doc in docs):
+            return self._predict_long(docs)
         if not docs or any(len(doc) for doc in docs):
             return super().predict(docs)
         ops = self.model.ops
@@ -88,6 +100,21 @@ class AlbertTextCategorizer(TextCategorizer):
             if n_in:
                 return ops.asarray(output_layer.predict(ops.alloc2f(len(docs), n_in)))
         return ops.alloc2f(len(docs), len(self.labels)) + 1.0 / max(len(self.labels), 1)
+
+    def _predict_long(self, docs: list[Doc]) -> Floats2d:
+        """Docs longer than `max_tokens_per_pass` pooled a segment at a time (bounded
+        memory, same scores); the others in one batch as usual."""
+        limit = self.max_tokens_per_pass
+        short = [doc for doc in docs if len(doc) <= limit]
+        short_scores = iter(self.predict(short) if short else [])
+        rows = []
+        for doc in docs:
+            if len(doc) <= limit:
+                rows.append(next(short_scores))
+                continue
+            scores = predict_pooled_in_segments(self.model, doc, limit)
+            rows.append((super().predict([doc]) if scores is None else scores)[0])
+        return self.model.ops.xp.stack(rows)
 
     def _validate_categories(self, examples: Iterable[Example]) -> None:
         for example in examples:
@@ -108,6 +135,7 @@ class AlbertTextCategorizer(TextCategorizer):
         "threshold": 0.0,
         "model": DEFAULT_SINGLE_TEXTCAT_MODEL,
         "scorer": {"@scorers": SCORER_NAME},
+        "max_tokens_per_pass": DEFAULT_MAX_TOKENS_PER_PASS,
     },
     default_score_weights={
         "cats_score": 1.0,
@@ -128,6 +156,7 @@ def make_albert_textcat(
     model: Model[list[Doc], list[Floats2d]],
     threshold: float,
     scorer: Optional[Callable],
+    max_tokens_per_pass: int,
 ) -> AlbertTextCategorizer:
     """Create an exclusive text classifier that tolerates docs without gold cats.
 
@@ -135,5 +164,8 @@ def make_albert_textcat(
         `spacy.TextCatReduce.v1` over a transformer listener.
     threshold (float): Unused for exclusive classes (kept for config compatibility).
     scorer (Optional[Callable]): Defaults to `spacy-albert.textcat_scorer.v1`.
+    max_tokens_per_pass (int): Docs longer than this are pooled a segment of at most this
+        many tokens at a time (bounded memory, same scores).
     """
-    return AlbertTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    return AlbertTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer,
+                                 max_tokens_per_pass=max_tokens_per_pass)
