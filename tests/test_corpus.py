@@ -114,3 +114,22 @@ def test_check_reports_a_bad_template_dir(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert str(copy / "templates" / "zh.json") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_size_limit_counts_only_shipped_files() -> None:
+    """Workflows convert real data into corpus/ (git-ignored); the shipped corpus's size
+    limit must not count it, or `make test` fails after `spacy project run en-pretrained`."""
+    sys.path.insert(0, str(CORPUS))
+    try:
+        spec = importlib.util.spec_from_file_location("validate_corpus",
+                                                      CORPUS / "validate_corpus.py")
+        assert spec is not None and spec.loader is not None
+        validate = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(validate)
+    finally:
+        sys.path.remove(str(CORPUS))
+    assert validate.shipped(CORPUS / "en" / "train.jsonl")
+    assert validate.shipped(CORPUS / "templates" / "en.json")
+    assert not validate.shipped(CORPUS / "en_train.spacy")
+    assert not validate.shipped(CORPUS / "en_pretrained_real" / "sentence" / "train" / "x.spacy")
+    assert not validate.shipped(CORPUS / "en" / "__pycache__" / "x.pyc")
