@@ -9,8 +9,9 @@ one a small Doc over a token range, carrying the matching slice of the encoder o
 (`slice_trf_data`), so every token pools to exactly the vector the whole doc gives it.
 
 Segments end at a sentence end where one lies in the segment's second half (the doc's
-sentence boundaries if set, else a line break, a space token or sentence-final
-punctuation), so no entity is cut in well-formed text.
+sentence boundaries if set, else a whitespace token such as a line break, or
+sentence-final punctuation), so an entity is cut only where a text has no sentence end
+for thousands of tokens.
 """
 
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ def ends_sentence(token: Token, use_sentences: bool) -> bool:
     """Whether a segment may end after this token."""
     if use_sentences:
         return token.i + 1 == len(token.doc) or bool(token.doc[token.i + 1].is_sent_start)
-    return token.is_space or token.text in SENTENCE_FINAL or "\n" in token.whitespace_
+    return token.is_space or token.text in SENTENCE_FINAL
 
 
 def segment_bounds(doc: Doc, max_tokens: int) -> list[tuple[int, int]]:

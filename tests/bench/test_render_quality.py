@@ -30,3 +30,31 @@ def test_readme_quotes_the_committed_pretrained_results():
         assert str(path.relative_to(BENCHMARKS_MD.parent)) in readme
         for numbers in json.loads(path.read_text(encoding="utf-8"))["systems"].values():
             assert f"{100 * numbers['test']['ents']['f']:.1f}" in readme
+
+
+def test_compare_section_reports_each_systems_seeds_and_the_gaps():
+    from bench.render_quality import compare_section
+
+    def system(description, rate, test_f1=None, dev_acc=None):
+        summary = {}
+        if test_f1 is not None:
+            summary["test_conll_f1"] = {"mean": test_f1, "std": 0.4}
+        if dev_acc is not None:
+            summary["dev_sst2_accuracy"] = {"mean": dev_acc, "std": 0.2}
+        scores = {"conll_f1": test_f1, "sst2_accuracy": dev_acc}
+        return {"description": description, "lr_search": {"5e-05": scores, f"{rate:g}": scores},
+                "learn_rate": rate, "runs": [{"train_seconds": 120.0}] * 3, "summary": summary}
+
+    results = {
+        "meta": {"command": "python -m bench.pretrained_compare --steps 300", "threads": 2},
+        "budget": {"steps": 300, "batch": 32, "batch_words": 1000, "seeds": 3,
+                   "lr_grid": [5e-5, 1e-4], "schedule": "AdamW"},
+        "systems": {"albert-document": system("ours", 1e-4, 80.5, 85.0),
+                    "hf-ner": system("token classifier", 5e-5, test_f1=79.0),
+                    "hf-sst2": system("sequence classifier", 1e-4, dev_acc=85.5)},
+    }
+    text = "\n".join(compare_section(results, RESULTS / "pretrained_compare_x.json"))
+    assert "| 80.5 ± 0.4 |" in text and "| 79.0 ± 0.4 |" in text
+    assert "CoNLL test F1 +1.5 points against `hf-ner`'s mean" in text
+    assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
+    assert "(300 updates)" in text and "2.0 min" in text
