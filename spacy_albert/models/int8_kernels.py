@@ -37,10 +37,11 @@ PROBE_TOLERANCE = 0.03
 # albert-base, 64 short CoNLL texts in one batch, 1 thread, CPU time (`python -m
 # bench.kernels [--emulate-avx2]`, bench/results/kernels*.json). Attention, GELU and
 # LayerNorm stay in float32, which caps the encoder ratio below the matmul ratio (~2-3x).
+# AVX2 (emulated, two runs): median round 1.20x and 1.37x, best round 1.40x and 1.53x.
 EXPECTED_SPEEDUP = {
     ("onednn", "int8-dot"): "~1.9-2.3x",
     ("fbgemm", "int8-dot"): "~1.55-1.65x",
-    ("fbgemm", "avx2"): "~1.4-1.55x",
+    ("fbgemm", "avx2"): "~1.2-1.5x",
 }
 
 
