@@ -78,7 +78,7 @@ class AlbertEntityRecognizer(EntityRecognizer):
 
     def _predict_segments(self, doc: Doc) -> SegmentedParse:
         parse = SegmentedParse()
-        for offset, segment in segments(doc, self.max_tokens_per_pass):
+        for offset, segment in segments(doc, self.max_tokens_per_pass, entities=True):
             # The segment is a copy, so spaCy's own annotation step can run on it.
             super().set_annotations([segment], super().predict([segment]))
             parse.add(segment, offset)

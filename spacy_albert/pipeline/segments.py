@@ -25,8 +25,10 @@ from thinc.types import Floats2d
 from ..models.batch import doc_trf_data, slice_trf_data
 
 SENTENCE_FINAL = frozenset(".!?;…。！？；")
-# Annotation copied into segments when the doc has it: (has_annotation name, attrs).
-COPIED_ATTRS = (("SENT_START", [SENT_START]), ("ENT_IOB", [ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID]))
+# Annotation copied into segments when the doc has it (entities only when asked: the
+# whole doc's entity array is 32 MB per 1M tokens): (has_annotation name, attrs).
+SENTENCE_ATTRS = ("SENT_START", [SENT_START])
+ENTITY_ATTRS = ("ENT_IOB", [ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID])
 # Tokens per head pass over a long doc. spaCy's `ner` needs ~2.5 KB per token at hidden
 # width 64 (25 MB per segment); a listener's gather and pooling ~1 KB.
 DEFAULT_MAX_TOKENS_PER_PASS = 10_000
@@ -70,20 +72,23 @@ def segment_bounds(doc: Doc, max_tokens: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def segments(doc: Doc, max_tokens: int) -> Iterator[tuple[int, Doc]]:
+def segments(doc: Doc, max_tokens: int, *, entities: bool = False
+             ) -> Iterator[tuple[int, Doc]]:
     """The doc as segment docs with their slice of `doc._.trf_data`, one at a time.
 
-    A segment has the doc's words, spaces, sentence starts and entity annotation (what a
-    head reads besides the encoder output). Not `Span.as_doc`, which converts the whole
-    doc to an array for every segment (quadratic in the doc's length).
+    A segment has the doc's words, spaces and sentence starts, and its entity annotation
+    if asked (what a head reads besides the encoder output). Not `Span.as_doc`, which
+    converts the whole doc to an array for every segment (quadratic in the doc's length).
 
     doc (Doc): A doc the encoder has annotated (or not: then segments carry no output and
         a head's own encoder runs on them).
     max_tokens (int): Longest segment.
+    entities (bool): Copy entity annotation (preset entities a `ner` must keep).
     YIELDS (tuple[int, Doc]): The segment's first token in the doc, and the segment.
     """
     data = doc_trf_data(doc)
-    attrs = [attr for name, attrs in COPIED_ATTRS if doc.has_annotation(name) for attr in attrs]
+    copied = (SENTENCE_ATTRS, ENTITY_ATTRS) if entities else (SENTENCE_ATTRS,)
+    attrs = [attr for name, attrs in copied if doc.has_annotation(name) for attr in attrs]
     array = doc.to_array(attrs) if attrs else None
     for start, end in segment_bounds(doc, max_tokens):
         span = doc[start:end]

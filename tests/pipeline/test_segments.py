@@ -87,7 +87,8 @@ def test_segments_keep_words_entities_and_sentences() -> None:
     doc.set_ents([Span(doc, 0, 1, "PER"), Span(doc, 8, 9, "LOC")], blocked=[doc[2:3]],
                  default="missing")
     doc[4].is_sent_start = True
-    pieces = list(segments(doc, 5))
+    assert not any(segment.has_annotation("ENT_IOB") for _, segment in segments(doc, 5))
+    pieces = list(segments(doc, 5, entities=True))
     assert [offset for offset, _ in pieces] == [0, 4, 9]
     assert "".join(segment.text_with_ws for _, segment in pieces) == doc.text
     shifted = [(offset + ent.start, offset + ent.end, ent.label_)
