@@ -31,6 +31,7 @@ def test_expected_names_are_registered():
     assert {
         "albert_transformer",
         "albert_textcat",
+        "albert_ner",
         "albert_entity_scorer",
         "albert_calibrator",
         "spacy-albert.OnnxAlbertTransformer.v1",
