@@ -16,6 +16,7 @@ Span values are stored in `doc.user_data` keyed by the span's character offsets,
 travel with `DocBin(store_user_data=True)`, `doc.to_bytes()` and multiprocessing.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Optional
 
@@ -24,7 +25,7 @@ from spacy.attrs import ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE
 from spacy.pipeline import EntityRecognizer
 from spacy.tokens import Doc, Span
 
-from ..pipeline.segments import segments
+from ..pipeline.segments import results_per_doc, segments
 
 SCORE = "score"
 RAW_SCORE = "raw_score"
@@ -65,12 +66,11 @@ def beam_entity_scores(
     RETURNS (list[dict[EntityKey, float]]): Per doc, (start token, end token, label) ->
         beam probability mass.
     """
-    limit = getattr(ner, "max_tokens_per_pass", None)
-    whole = [doc for doc in docs if limit is None or len(doc) <= limit]
-    whole_scores = iter(_beam_scores(ner, whole, beam_width, beam_density) if whole else [])
-    return [next(whole_scores) if limit is None or len(doc) <= limit
-            else _segmented_beam_scores(ner, doc, limit, beam_width, beam_density)
-            for doc in docs]
+    limit = getattr(ner, "max_tokens_per_pass", math.inf)  # spaCy's own ner: no limit
+    return results_per_doc(
+        docs, limit, lambda whole: _beam_scores(ner, whole, beam_width, beam_density),
+        lambda doc: _segmented_beam_scores(ner, doc, limit, beam_width, beam_density),
+    )
 
 
 def _beam_scores(ner: EntityRecognizer, docs: Sequence[Doc], beam_width: int,

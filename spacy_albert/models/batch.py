@@ -33,6 +33,12 @@ def _as_xp(output: Any, n_rows: int) -> Any:
     return None
 
 
+def _xp_outputs(model_output: ModelOutput, n_rows: int) -> dict[str, Any]:
+    """The per-row output fields as arrays (see `_as_xp`)."""
+    return {key: converted for key, output in model_output.items()
+            if (converted := _as_xp(output, n_rows)) is not None}
+
+
 def _rows(outputs: dict[str, Any], start: int, end: int) -> ModelOutput:
     """Rows start:end of every output field (views, no copy)."""
     sliced = ModelOutput()
@@ -54,11 +60,7 @@ class AlbertTransformerBatch(FullTransformerBatch):
         doc counted once, as upstream's `get_token_positions` counts them).
         """
         n_rows = self.wordpieces.input_ids.shape[0]
-        outputs = {
-            key: converted
-            for key, output in self.model_output.items()
-            if (converted := _as_xp(output, n_rows)) is not None
-        }
+        outputs = _xp_outputs(self.model_output, n_rows)
         doc_offsets: dict[int, int] = {}
         n_tokens = 0
         for doc_spans in self.spans:
@@ -108,11 +110,7 @@ def slice_trf_data(data: TransformerData, start: int, end: int) -> TransformerDa
         first_row = int(pieces.min()) // row_len
         last_row = int(pieces.max()) // row_len + 1
     n_rows = data.wordpieces.input_ids.shape[0]
-    outputs = {
-        key: converted
-        for key, output in data.model_output.items()
-        if (converted := _as_xp(output, n_rows)) is not None
-    }
+    outputs = _xp_outputs(data.model_output, n_rows)
     return TransformerData(
         wordpieces=data.wordpieces[first_row:last_row],
         model_output=_rows(outputs, first_row, last_row),

@@ -20,7 +20,12 @@ from spacy.pipeline.ner import DEFAULT_NER_MODEL, EntityRecognizer
 from spacy.tokens import Doc, Span
 from thinc.api import Model
 
-from .segments import DEFAULT_MAX_TOKENS_PER_PASS, checked_max_tokens, segments
+from .segments import (
+    DEFAULT_MAX_TOKENS_PER_PASS,
+    checked_max_tokens,
+    results_per_doc,
+    segments,
+)
 
 # spaCy's ENT_IOB code for "begins an entity"; with no type, a blocked token.
 BEGIN = 3
@@ -68,13 +73,8 @@ class AlbertEntityRecognizer(EntityRecognizer):
     def predict(self, docs: Iterable[Doc]) -> list[Any]:
         """Parse states per doc (spaCy's), or a `SegmentedParse` for a long doc."""
         docs = [docs] if isinstance(docs, Doc) else list(docs)
-        limit = self.max_tokens_per_pass
-        short = [doc for doc in docs if len(doc) <= limit]
-        if len(short) == len(docs):
-            return super().predict(docs)
-        short_predictions = iter(super().predict(short) if short else [])
-        return [next(short_predictions) if len(doc) <= limit else self._predict_segments(doc)
-                for doc in docs]
+        return results_per_doc(docs, self.max_tokens_per_pass, super().predict,
+                               self._predict_segments)
 
     def _predict_segments(self, doc: Doc) -> SegmentedParse:
         parse = SegmentedParse()

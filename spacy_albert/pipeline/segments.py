@@ -14,8 +14,8 @@ sentence-final punctuation), so an entity is cut only where a text has no senten
 for thousands of tokens.
 """
 
-from collections.abc import Iterator
-from typing import Optional
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Optional, TypeVar
 
 from spacy.attrs import ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, SENT_START
 from spacy.tokens import Doc, Token
@@ -40,6 +40,27 @@ def checked_max_tokens(component: str, max_tokens: int) -> int:
         raise ValueError(f"[{component}] max_tokens_per_pass must be at least 1, "
                          f"got {max_tokens}")
     return max_tokens
+
+
+Result = TypeVar("Result")
+
+
+def results_per_doc(
+    docs: Sequence[Doc], max_tokens: float, whole: Callable[[list[Doc]], Iterable[Result]],
+    segmented: Callable[[Doc], Result],
+) -> list[Result]:
+    """One result per doc, in order: the docs of at most `max_tokens` tokens through one
+    `whole` call (a batch, as the head runs it), each longer doc through `segmented`.
+
+    docs (Sequence[Doc]): The docs.
+    max_tokens (float): The longest doc `whole` gets.
+    whole (Callable): A batch of docs -> one result per doc.
+    segmented (Callable): One long doc -> its result.
+    RETURNS (list): The results, in the order of the docs.
+    """
+    fitting = [doc for doc in docs if len(doc) <= max_tokens]
+    batched = iter(whole(fitting) if fitting else [])
+    return [next(batched) if len(doc) <= max_tokens else segmented(doc) for doc in docs]
 
 
 def ends_sentence(token: Token, use_sentences: bool) -> bool:

@@ -17,9 +17,14 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Model
-from thinc.types import Floats2d
+from thinc.types import Floats1d, Floats2d
 
-from .segments import DEFAULT_MAX_TOKENS_PER_PASS, checked_max_tokens, predict_pooled_in_segments
+from .segments import (
+    DEFAULT_MAX_TOKENS_PER_PASS,
+    checked_max_tokens,
+    predict_pooled_in_segments,
+    results_per_doc,
+)
 
 SCORER_NAME = "spacy-albert.textcat_scorer.v1"
 
@@ -104,17 +109,13 @@ class AlbertTextCategorizer(TextCategorizer):
     def _predict_long(self, docs: list[Doc]) -> Floats2d:
         """Docs longer than `max_tokens_per_pass` pooled a segment at a time (bounded
         memory, same scores); the others in one batch as usual."""
-        limit = self.max_tokens_per_pass
-        short = [doc for doc in docs if len(doc) <= limit]
-        short_scores = iter(self.predict(short) if short else [])
-        rows = []
-        for doc in docs:
-            if len(doc) <= limit:
-                rows.append(next(short_scores))
-                continue
-            scores = predict_pooled_in_segments(self.model, doc, limit)
-            rows.append((super().predict([doc]) if scores is None else scores)[0])
+        rows = results_per_doc(docs, self.max_tokens_per_pass, self.predict,
+                               self._predict_segmented)
         return self.model.ops.xp.stack(rows)
+
+    def _predict_segmented(self, doc: Doc) -> Floats1d:
+        scores = predict_pooled_in_segments(self.model, doc, self.max_tokens_per_pass)
+        return (super().predict([doc]) if scores is None else scores)[0]
 
     def _validate_categories(self, examples: Iterable[Example]) -> None:
         for example in examples:
