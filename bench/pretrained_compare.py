@@ -94,7 +94,10 @@ class SystemResult:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "summary": self.summary()}
+        """The fields, the seed summary, and the dev score each grid rate was picked by."""
+        return {**asdict(self), "summary": self.summary(),
+                "lr_selection": {rate: round(scores.selection(), 2)
+                                 for rate, scores in self.lr_search.items()}}
 
 
 def seed_run(seed: int, trained: Trained, dev: Scores) -> SeedRun:

@@ -140,12 +140,6 @@ def _score(summary: dict[str, Any], key: str) -> str:
     return "–" if value is None else f"{value['mean']:.1f} ± {value['std']:.1f}"
 
 
-def _selection(scores: dict[str, Optional[float]]) -> float:
-    """The dev score a learning rate was picked by (`Scores.selection`)."""
-    values = [value for value in scores.values() if value is not None]
-    return sum(values) / len(values)
-
-
 def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[float]:
     if key not in ours or key not in theirs:
         return None
@@ -159,8 +153,7 @@ def compare_section(results: dict[str, Any], path: Path) -> list[str]:
     rows = []
     for name, system in systems.items():
         summary = system["summary"]
-        search = ", ".join(
-            f"{rate}: {_selection(scores):.1f}" for rate, scores in system["lr_search"].items())
+        search = ", ".join(f"{rate}: {score:.1f}" for rate, score in system["lr_selection"].items())
         seconds = [run["train_seconds"] for run in system["runs"]]
         rows.append([
             f"`{name}`: {system['description']}", search,

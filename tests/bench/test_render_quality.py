@@ -42,8 +42,10 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
         if dev_acc is not None:
             summary["dev_sst2_accuracy"] = {"mean": dev_acc, "std": 0.2}
         scores = {"conll_f1": test_f1, "sst2_accuracy": dev_acc}
+        selection = [value for value in scores.values() if value is not None][0]
         return {"description": description, "lr_search": {"5e-05": scores, f"{rate:g}": scores},
-                "learn_rate": rate, "runs": [{"train_seconds": 120.0}] * 3, "summary": summary}
+                "lr_selection": {"5e-05": selection, f"{rate:g}": selection}, "learn_rate": rate,
+                "runs": [{"train_seconds": 120.0}] * 3, "summary": summary}
 
     results = {
         "meta": {"command": "python -m bench.pretrained_compare --steps 300", "threads": 2},
