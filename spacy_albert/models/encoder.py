@@ -27,7 +27,11 @@ from .batch import AlbertTransformerBatch
 from .loading import AlbertShim, load_hf_albert
 from .memory import release_freed_heap
 from .precision import inference_autocast, outputs_as_float32
-from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS, tokenize_fitting
+from .tokenization import (
+    DEFAULT_TOKENIZE_CHUNK_SPANS,
+    tokenize_fitting,
+    without_uniform_token_types,
+)
 
 ARCH_NAME_V1 = "spacy-albert.AlbertTransformer.v1"
 ARCH_NAME = "spacy-albert.AlbertTransformer.v2"
@@ -38,9 +42,17 @@ TOK2VEC_OF = {ARCH_NAME_V1: TOK2VEC_ARCH_NAME_V1, ARCH_NAME: TOK2VEC_ARCH_NAME}
 InferenceDtype = Literal["float32", "bfloat16"]
 # Padded pieces per encoder call at prediction time. All strided spans of a doc go
 # through together, so without a cap one long doc's attention activations grow with its
-# length (a 1M-character doc needed >2.5 GiB even with the tiny model); at 32,768 a
-# call's activations still added ~130 MiB to a 1M-character doc's peak, at 8,192 ~30.
-DEFAULT_INFERENCE_MAX_PIECES = 8192
+# length (a 1M-character doc needed >2.5 GiB even with the tiny model). A call's
+# activations added to a 1M-character Chinese doc's peak: ~130 MiB at 32,768 pieces, 33
+# at 8,192, 10 at 4,096. Short texts ran as fast at 4,096 as at 8,192 (6-layer 384-wide
+# encoder, batches of 128: 135-146 docs/s either way); on a GPU a larger cap may pay.
+DEFAULT_INFERENCE_MAX_PIECES = 4096
+# A batch that needs at least this many encoder calls (a long doc) gives its freed heap
+# back to the OS before, between and after the calls: on a 1M-character doc that keeps
+# the peak at one call's activations (7 MiB less at 4,096 pieces, 26 at 8,192). On a
+# batch of short texts (a few calls) the trims and the page faults after them cost ~10 %
+# of throughput and save nothing.
+LONG_BATCH_CALLS = 16
 # Attrs that come from the config, not from the saved weights (see `from_bytes`).
 CONFIG_ATTRS = ("inference_dtype", "inference_max_pieces", "tokenize_chunk_spans")
 
@@ -157,10 +169,11 @@ def albert_forward(
     )
     flat_spans = [span for doc_spans in nested_spans for span in doc_spans]
     align = get_exact_alignment(flat_spans, encoding["offset_mapping"])
-    wordpieces = WordpieceBatch.from_batch_encoding(encoding)
+    wordpieces = WordpieceBatch.from_batch_encoding(without_uniform_token_types(encoding))
     del encoding
     wordpieces, align = truncate_oversize_splits(wordpieces, align, max_pieces(model))
-    long_batch = wordpieces.input_ids.size > model.attrs["inference_max_pieces"]
+    max_call_pieces = model.attrs["inference_max_pieces"]
+    long_batch = wordpieces.input_ids.size >= LONG_BATCH_CALLS * max_call_pieces
     if long_batch and not is_train:
         release_freed_heap()
     with inference_autocast(model.attrs["inference_dtype"], enabled=not is_train):
@@ -168,7 +181,7 @@ def albert_forward(
             model_output, backprop_tensors = model.layers[0](wordpieces, is_train)
         else:
             model_output = predict_in_chunks(
-                model.layers[0], wordpieces, model.attrs["inference_max_pieces"]
+                model.layers[0], wordpieces, max_call_pieces, release_between_calls=long_batch
             )
     if not is_train:
         model_output = outputs_as_float32(model_output)
@@ -187,13 +200,16 @@ def albert_forward(
     return output, backprop
 
 
-def predict_in_chunks(layer: Model, wordpieces: WordpieceBatch, max_items: int) -> ModelOutput:
+def predict_in_chunks(
+    layer: Model, wordpieces: WordpieceBatch, max_items: int, release_between_calls: bool = False
+) -> ModelOutput:
     """Run the encoder over the rows a few at a time, at most `max_items` padded pieces
     per call, and gather the outputs into one preallocated `ModelOutput`.
 
     layer (Model): The wrapped HF encoder (`model.layers[0]`).
     wordpieces (WordpieceBatch): The padded rows of all spans.
     max_items (int): Upper bound on rows * padded length per call.
+    release_between_calls (bool): Give the freed heap back to the OS after each call.
     RETURNS (ModelOutput): The same fields as one call over all rows would give.
     """
     n_rows, row_len = wordpieces.input_ids.shape
@@ -210,7 +226,8 @@ def predict_in_chunks(layer: Model, wordpieces: WordpieceBatch, max_items: int) 
         for key, value in output.items():
             _copy_rows(merged[key], value, start)
         del output
-        release_freed_heap()
+        if release_between_calls:
+            release_freed_heap()
     assert merged is not None and output_type is not None
     return output_type(**merged)
 

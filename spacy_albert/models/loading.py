@@ -23,7 +23,7 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
 from spacy_transformers.util import make_tempdir
 from thinc.api import ArgsKwargs, get_torch_default_device
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import MODEL_MAPPING, AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel
 from transformers.activations import ACT2FN, NewGELUActivation
 
 WEIGHTS_FORMAT = "safetensors"
@@ -86,6 +86,14 @@ def use_fused_gelu(model: torch.nn.Module) -> torch.nn.Module:
             if type(child) is NewGELUActivation:
                 setattr(module, child_name, ACT2FN["gelu_pytorch_tanh"])
     return model
+
+
+def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
+    """`AutoModel.from_config` for the architectures transformers ships, without its
+    registry scan: that imports the configuration module of every architecture it knows
+    (~630 modules, ~8 MiB resident) to find one class.
+    """
+    return MODEL_MAPPING[type(config)]._from_config(config)
 
 
 class AlbertShim(HFShim):
@@ -179,7 +187,7 @@ class AlbertShim(HFShim):
             if getattr(tokenizer, "vocab_file", None):
                 vocab_path = temp_dir / tokenizer.vocab_files_names["vocab_file"]
                 vocab_file_contents = vocab_path.read_bytes()
-        transformer = use_fused_gelu(AutoModel.from_config(config))
+        transformer = use_fused_gelu(model_from_config(config))
         device = get_torch_default_device()
         if msg.get("state_format") == WEIGHTS_FORMAT:
             state = load_safetensors(msg["state"])

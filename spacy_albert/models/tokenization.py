@@ -117,6 +117,18 @@ def tokenize_in_chunks(
     return merged
 
 
+def without_uniform_token_types(encoding: dict[str, Any]) -> dict[str, Any]:
+    """The encoding without `token_type_ids` where every piece (padding included) has
+    type 0, which is what the encoder assumes when none are given: single-segment
+    windows, i.e. always here. Keeping them costs 8 bytes a piece (10 MiB on a
+    1M-character Chinese doc) for nothing.
+    """
+    types = encoding.get("token_type_ids")
+    if types is not None and not numpy.asarray(types).any():
+        encoding = {key: value for key, value in encoding.items() if key != "token_type_ids"}
+    return encoding
+
+
 def _halves(span: Span) -> list[Span]:
     middle = span.start + len(span) // 2
     return [span.doc[span.start : middle], span.doc[middle : span.end]]

@@ -16,9 +16,9 @@ import spacy
 import srsly
 import torch
 from safetensors.torch import load as load_safetensors
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AlbertConfig, AutoConfig, AutoModel, AutoTokenizer, BertConfig
 
-from spacy_albert.models.loading import WEIGHTS_FORMAT
+from spacy_albert.models.loading import WEIGHTS_FORMAT, model_from_config
 
 PICKLE_HEADERS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 ZIP_HEADER = b"PK\x03\x04"  # torch.save's default (zip) format
@@ -248,3 +248,19 @@ def test_malicious_pickle_state_is_refused(en_pipeline_dir: Path, tmp_path: Path
     with pytest.raises(CorruptModelError, match="weights_only|Unsupported|unpickl|global"):
         spacy.load(path)
     assert not marker.exists()
+
+
+def test_model_from_config_builds_what_automodel_builds() -> None:
+    for config in (AlbertConfig(hidden_size=32, num_attention_heads=2, intermediate_size=64),
+                   BertConfig(hidden_size=32, num_attention_heads=2, intermediate_size=64)):
+        assert type(model_from_config(config)) is type(AutoModel.from_config(config))
+
+
+def test_loading_does_not_import_every_architecture(en_pipeline_dir: Path) -> None:
+    """`AutoModel.from_config` imports the configuration module of every architecture
+    transformers knows (~630 modules) to find one class; loading a pipeline does not."""
+    code = ("import sys, spacy; spacy.load(sys.argv[1]); "
+            "print(sum(name.startswith('transformers.models.') for name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(en_pipeline_dir)],
+                            capture_output=True, text=True, timeout=LOAD_TIMEOUT_S, check=True)
+    assert int(result.stdout.strip().splitlines()[-1]) < 100
