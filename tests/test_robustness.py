@@ -32,6 +32,7 @@ from spacy_albert.models import encoder as encoder_module
 from spacy_albert.models.memory import release_freed_heap
 from spacy_albert.models.tokenization import (
     encodable,
+    tokenize_batch,
     tokenize_in_chunks,
     without_uniform_token_types,
 )
@@ -280,18 +281,18 @@ def test_zh_tokenizer_is_linear(zh_nlp: Language) -> None:
     assert doc.text == text
 
 
-def test_tokenize_in_chunks_equals_one_call(nlp: Language) -> None:
+def test_tokenize_batch_and_chunks_equal_upstream(nlp: Language) -> None:
     tokenizer = nlp.get_pipe("transformer").model.tokenizer
     texts = [text[:200] for text in BAD_TEXTS.values()] * 3
     whole = huggingface_tokenize(tokenizer, texts)
-    chunked = tokenize_in_chunks(tokenizer, texts, chunk_size=5)
-    assert set(chunked) == set(whole.keys())
-    for key in whole.keys():
-        if key in ("input_texts", "pad_token"):
-            assert chunked[key] == whole[key], key
-        else:
-            assert chunked[key].dtype == whole[key].dtype
-            numpy.testing.assert_array_equal(chunked[key], whole[key], err_msg=key)
+    for ours in (tokenize_batch(tokenizer, texts), tokenize_in_chunks(tokenizer, texts, 5)):
+        assert set(ours) == set(whole.keys())
+        for key in whole.keys():
+            if key in ("input_texts", "pad_token"):
+                assert ours[key] == whole[key], key
+            else:
+                assert ours[key].dtype == whole[key].dtype
+                numpy.testing.assert_array_equal(ours[key], whole[key], err_msg=key)
 
 
 def test_predict_in_chunks_equals_one_call(

@@ -13,6 +13,7 @@ costs less than upstream's set-based loop on long documents.
 from collections.abc import Sequence
 
 import numpy
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc, Span
 from thinc.types import Ints1d, Ints2d, Ragged
 
@@ -26,6 +27,15 @@ def _code_points(text: str) -> numpy.ndarray:
     return numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32)
 
 
+def _next_non_space(text: str) -> numpy.ndarray:
+    """next[c] = the first index >= c whose character is not whitespace, len(text) if
+    none; one entry more than the text, so next[len(text)] = len(text)."""
+    is_space = numpy.isin(_code_points(text), _WHITESPACE)
+    n_chars = is_space.shape[0]
+    candidates = numpy.where(is_space, n_chars, numpy.arange(n_chars))
+    return numpy.append(numpy.minimum.accumulate(candidates[::-1])[::-1], n_chars)
+
+
 def trim_leading_whitespace(text: str, offsets: Ints2d) -> Ints2d:
     """Move each piece's start past whitespace it covers at its left edge.
 
@@ -36,38 +46,9 @@ def trim_leading_whitespace(text: str, offsets: Ints2d) -> Ints2d:
     offsets = numpy.asarray(offsets, dtype=numpy.int64)
     if offsets.size == 0 or not text:
         return offsets
-    is_space = numpy.isin(_code_points(text), _WHITESPACE)
-    n_chars = is_space.shape[0]
-    # next_non_space[c] = first index >= c that is not whitespace (n_chars if none).
-    candidates = numpy.where(is_space, n_chars, numpy.arange(n_chars))
-    next_non_space = numpy.minimum.accumulate(candidates[::-1])[::-1]
-    next_non_space = numpy.append(next_non_space, n_chars)
-    starts = numpy.clip(offsets[:, 0], 0, n_chars)
-    ends = numpy.clip(offsets[:, 1], 0, n_chars)
-    trimmed = numpy.minimum(next_non_space[starts], ends)
-    return numpy.stack([trimmed, ends], axis=1)
-
-
-def _span_pairs(span: Span, offsets: Ints2d) -> tuple:
-    """(token index in doc, piece index in row) pairs for one span."""
-    trimmed = trim_leading_whitespace(span.text, offsets)
-    base = span.start_char
-    tok_starts = numpy.fromiter((t.idx - base for t in span), dtype=numpy.int64, count=len(span))
-    tok_ends = tok_starts + numpy.fromiter(
-        (len(t) for t in span), dtype=numpy.int64, count=len(span)
-    )
-    wp_starts, wp_ends = trimmed[:, 0], trimmed[:, 1]
-    nonempty = wp_ends > wp_starts
-    # Tokens are sorted and disjoint: piece [s, e) overlaps tokens lo..hi-1.
-    lo = numpy.searchsorted(tok_ends, wp_starts, side="right")
-    hi = numpy.searchsorted(tok_starts, wp_ends, side="left")
-    counts = numpy.where(nonempty, numpy.maximum(hi - lo, 0), 0)
-    wp_idx = numpy.repeat(numpy.arange(len(trimmed)), counts)
-    # For each piece, token indices lo, lo+1, ..., hi-1.
-    first = numpy.repeat(lo, counts)
-    run_starts = numpy.repeat(numpy.cumsum(counts) - counts, counts)
-    tok_idx = first + (numpy.arange(counts.sum()) - run_starts)
-    return tok_idx + span.start, wp_idx
+    ends = numpy.clip(offsets[:, 1], 0, len(text))
+    starts = numpy.clip(offsets[:, 0], 0, len(text))
+    return numpy.stack([numpy.minimum(_next_non_space(text)[starts], ends), ends], axis=1)
 
 
 def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d]) -> Ragged:
@@ -77,6 +58,11 @@ def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d])
     ragged row per unique token (docs in order of first appearance, tokens in doc
     order), holding indices into the (n_spans * padded_length) flattened wordpieces.
 
+    The whole batch is aligned at once: the docs' texts are laid end to end, so every
+    piece and every token gets a character range in one coordinate system, and a
+    piece overlaps tokens lo..hi-1 found by two `searchsorted` calls. A piece never
+    reaches past its span, and a span's characters belong to its own tokens only.
+
     spans (Sequence[Span]): The spans that were tokenized, one per offset row.
     offset_mapping (Sequence[Ints2d]): Per span, (padded_length, 2) char offsets.
     RETURNS (Ragged): Sorted wordpiece indices per token.
@@ -85,29 +71,48 @@ def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d])
         raise ValueError(
             f"Cannot align {len(spans)} spans against {len(offset_mapping)} offset rows."
         )
-    doc_offsets: dict[int, int] = {}
+    doc_index: dict[int, int] = {}
     docs: list[Doc] = []
     for span in spans:
-        if id(span.doc) not in doc_offsets:
-            doc_offsets[id(span.doc)] = sum(len(d) for d in docs)
+        if id(span.doc) not in doc_index:
+            doc_index[id(span.doc)] = len(docs)
             docs.append(span.doc)
-    n_tokens = sum(len(d) for d in docs)
-    positions, pieces = [], []
-    row_start = 0
-    for span, offsets in zip(spans, offset_mapping):
-        offsets = numpy.asarray(offsets)
-        if len(span):
-            tok_idx, wp_idx = _span_pairs(span, offsets)
-            positions.append(tok_idx + doc_offsets[id(span.doc)])
-            pieces.append(wp_idx + row_start)
-        row_start += offsets.shape[0]
-    if not positions:
-        return Ragged(
-            numpy.zeros((0,), dtype="i"), numpy.zeros((n_tokens,), dtype="i")
-        )
-    all_positions = numpy.concatenate(positions)
-    all_pieces = numpy.concatenate(pieces)
-    order = numpy.lexsort((all_pieces, all_positions))
-    flat: Ints1d = all_pieces[order].astype("i")
-    lengths: Ints1d = numpy.bincount(all_positions, minlength=n_tokens).astype("i")
+    n_tokens = sum(len(doc) for doc in docs)
+    texts = [doc.text for doc in docs]
+    char_base = numpy.cumsum([0] + [len(text) for text in texts])
+    tok_starts, tok_ends = _token_bounds(docs, char_base)
+    rows = [numpy.asarray(offsets, dtype=numpy.int64).reshape(-1, 2) for offsets in offset_mapping]
+    if not rows or sum(row.shape[0] for row in rows) == 0 or n_tokens == 0:
+        return Ragged(numpy.zeros((0,), dtype="i"), numpy.zeros((n_tokens,), dtype="i"))
+    widths = [row.shape[0] for row in rows]
+    doc_base = numpy.array([char_base[doc_index[id(span.doc)]] for span in spans])
+    span_first = doc_base + numpy.array([span.start_char for span in spans], dtype=numpy.int64)
+    # An empty span covers no characters (its end_char is not defined by a token).
+    span_end = doc_base + numpy.array([span.end_char if len(span) else span.start_char
+                                       for span in spans], dtype=numpy.int64)
+    first = numpy.repeat(span_first, widths)
+    last = numpy.repeat(span_end, widths)
+    pieces = numpy.concatenate(rows)
+    ends = numpy.clip(pieces[:, 1] + first, first, last)
+    starts = numpy.clip(pieces[:, 0] + first, first, last)
+    starts = numpy.minimum(_next_non_space("".join(texts))[starts], ends)
+    # Tokens are sorted and disjoint: piece [s, e) overlaps tokens lo..hi-1.
+    lo = numpy.searchsorted(tok_ends, starts, side="right")
+    hi = numpy.searchsorted(tok_starts, ends, side="left")
+    counts = numpy.where(ends > starts, numpy.maximum(hi - lo, 0), 0)
+    piece_idx = numpy.repeat(numpy.arange(pieces.shape[0]), counts)
+    run_starts = numpy.repeat(numpy.cumsum(counts) - counts, counts)
+    token_idx = numpy.repeat(lo, counts) + (numpy.arange(counts.sum()) - run_starts)
+    order = numpy.lexsort((piece_idx, token_idx))
+    flat: Ints1d = piece_idx[order].astype("i")
+    lengths: Ints1d = numpy.bincount(token_idx, minlength=n_tokens).astype("i")
     return Ragged(flat, lengths)
+
+
+def _token_bounds(docs: list[Doc], char_base: numpy.ndarray) -> tuple[numpy.ndarray, ...]:
+    """Every token's [start, end) characters in the docs' end-to-end coordinates."""
+    if not docs:
+        return numpy.zeros((0,), dtype=numpy.int64), numpy.zeros((0,), dtype=numpy.int64)
+    bounds = [doc.to_array([IDX, LENGTH]).astype(numpy.int64) for doc in docs]
+    starts = numpy.concatenate([b[:, 0] + base for b, base in zip(bounds, char_base)])
+    return starts, starts + numpy.concatenate([b[:, 1] for b in bounds])
