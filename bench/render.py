@@ -145,6 +145,22 @@ def training_table(training: dict[str, Section]) -> list[str]:
                    "ratio"], "lrrr", body)]
 
 
+def training_profile_table(profile: dict[str, Section]) -> list[str]:
+    sizes = list(profile)
+    first = profile[sizes[0]]
+    body = [[phase] + [f"{profile[size]['spacy_ms_per_step'][phase]:.1f} "
+                       f"({100 * profile[size]['spacy_share'][phase]:.0f} %)" for size in sizes]
+            for phase in first["spacy_ms_per_step"]]
+    body.append(["spaCy step, all phases"]
+                + [f"{profile[size]['spacy_total_ms']:.1f}" for size in sizes])
+    body.append(["HF loop, two updates (of which tokenization)"]
+                + [f"{profile[size]['hf_total_ms']:.1f} ({profile[size]['hf_tokenize_ms']:.1f})"
+                   for size in sizes])
+    return [f"#### Where a joint training step's time goes (ms per step; {first['steps']} timed "
+            f"steps, {first['batch']})\n",
+            table(["phase"] + sizes, "l" + "r" * len(sizes), body)]
+
+
 def score_cell(cell: Section, not_learned: bool, grid: bool) -> str:
     """"mean ± sd", or the not-learned wording."""
     if not_learned:
@@ -210,7 +226,8 @@ def kernels_table(kernels: Section) -> list[str]:
 SECTION_TABLES: list[tuple[str, Callable[[Any], list[str]]]] = [
     ("kernels", kernels_table), ("headlines", headline_table), ("targets", targets_table),
     ("agreement", agreement_table), ("rss", rss_table), ("disk", disk_table),
-    ("training", training_table), ("accuracy", accuracy_tables),
+    ("training", training_table), ("training_profile", training_profile_table),
+    ("accuracy", accuracy_tables),
 ]
 
 
