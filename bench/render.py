@@ -156,6 +156,10 @@ def training_profile_table(profile: dict[str, Section]) -> list[str]:
     body.append(["HF loop, two updates (of which tokenization)"]
                 + [f"{profile[size]['hf_total_ms']:.1f} ({profile[size]['hf_tokenize_ms']:.1f})"
                    for size in sizes])
+    if "pieces_per_step" in first:
+        body.append(["encoder input per step, pieces: spaCy padded / HF padded / real"]
+                    + ["{spacy_padded} / {hf_padded} / {real}".format(
+                        **profile[size]["pieces_per_step"]) for size in sizes])
     return [f"#### Where a joint training step's time goes (ms per step; {first['steps']} timed "
             f"steps, {first['batch']})\n",
             table(["phase"] + sizes, "l" + "r" * len(sizes), body)]

@@ -38,10 +38,12 @@ PHASES = ("examples", "tokenize", "align", "encoder forward", "encoder backward"
 
 
 class PhaseTimer:
-    """Seconds per phase, summed over the timed steps."""
+    """Seconds per phase, summed over the timed steps; and the encoder's padded and
+    real pieces."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.pieces: dict[str, int] = defaultdict(int)
         self.on = False
 
     @contextmanager
@@ -89,6 +91,8 @@ def instrument_encoder(timer: PhaseTimer) -> None:
         if timer.on:
             inner = timer.seconds["tokenize"] + timer.seconds["align"] - before
             timer.seconds["encoder forward"] += time.perf_counter() - start - inner
+            timer.pieces["padded"] += int(output.wordpieces.input_ids.size)
+            timer.pieces["real"] += int(output.wordpieces.attention_mask.sum())
         return output, timer.wrap("encoder backward", backprop)
 
     encoder.albert_forward = albert_forward
@@ -110,6 +114,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     sst = sample(read_sst(data, "train"), 4000, seed)
     steps_data = interleave(conll, sst, batch, steps + WARMUP_STEPS, seed)
     timer.seconds.clear()
+    timer.pieces.clear()
     config = load_config(CONFIGS / "textcat_ner.cfg", interpolate=True,
                          overrides={"paths.transformer": str(model)})
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
@@ -123,6 +128,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
     tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
     update_seconds = hf_seconds = hf_tokenize_seconds = 0.0
+    hf_pieces = 0
     for step, (conll_batch, sst_batch) in enumerate(steps_data):
         timer.on = step >= WARMUP_STEPS
         with timer.phase("examples"):
@@ -140,6 +146,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
         seq_loop.step(sequence_inputs)
         t3 = time.perf_counter()
         if timer.on:
+            hf_pieces += token_inputs["input_ids"].numel() + sequence_inputs["input_ids"].numel()
             update_seconds += t1 - start
             hf_tokenize_seconds += t2 - t1
             hf_seconds += t3 - t1
@@ -154,6 +161,11 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
         "spacy_total_ms": round(spacy_ms, 1),
         "hf_total_ms": round(1000 * hf_seconds / steps, 1),
         "hf_tokenize_ms": round(1000 * hf_tokenize_seconds / steps, 1),
+        # Encoder input per step: spaCy's one joint batch is padded to its longest doc,
+        # HF's two batches each to their own longest sentence.
+        "pieces_per_step": {"spacy_padded": timer.pieces["padded"] // steps,
+                            "hf_padded": hf_pieces // steps,
+                            "real": timer.pieces["real"] // steps},
     }
 
 

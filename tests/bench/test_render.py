@@ -87,7 +87,8 @@ def new_format_results() -> dict:
             "spacy_ms_per_step": {"examples": 10.0, "encoder forward": 60.0,
                                   "heads and the rest": 30.0},
             "spacy_share": {"examples": 0.1, "encoder forward": 0.6, "heads and the rest": 0.3},
-            "spacy_total_ms": 100.0, "hf_total_ms": 90.0, "hf_tokenize_ms": 5.0}},
+            "spacy_total_ms": 100.0, "hf_total_ms": 90.0, "hf_tokenize_ms": 5.0,
+            "pieces_per_step": {"spacy_padded": 4000, "hf_padded": 3800, "real": 1600}}},
         "accuracy": {
             "budget": {"learn_rate_grid": [1e-4, 1e-3], "seeds": [0, 1, 2]},
             "systems": {
@@ -128,6 +129,8 @@ def test_key_figures_of_a_new_format_file_appear() -> None:
     assert "| small | 900 | 1000 | 0.90 |" in text
     assert "| encoder forward | 60.0 (60 %) |" in text
     assert "| HF loop, two updates (of which tokenization) | 90.0 (5.0) |" in text
+    assert "| encoder input per step, pieces: spaCy padded / HF padded / real | " \
+           "4000 / 3800 / 1600 |" in text
     assert "| spacy-albert | fp32 | 0.001 | 71.50 ± 0.40 | 74.20 ± 1.10 | 3 |" in text
     assert "|  | int8 |  | 71.20 ± 0.50 | 74.00 ± 1.00 | 3 |" in text
     assert f"| HF loop, two models | fp32 | 0.0001 | 60.00 ± 2.00 | {DID_NOT_LEARN} | 3 |" in text
