@@ -37,6 +37,9 @@ class LoopSettings:
     weight_decay (float): AdamW weight decay (spaCy's `Adam.v1` with L2_is_weight_decay).
     max_length (int): Pieces per sequence (longer ones are truncated).
     seed (int): Seed of the batch order.
+    length_groups (int): Forward/backward calls per update, over the batch's rows sorted
+        by length, each padded to its own longest (spacy-albert's `train_length_groups`,
+        given to this side too); the gradient is the whole batch's.
     """
 
     batch_size: int = 32
@@ -46,6 +49,7 @@ class LoopSettings:
     weight_decay: float = 0.01
     max_length: int = 128
     seed: int = 0
+    length_groups: int = 1
 
 
 @dataclass
@@ -114,13 +118,36 @@ class HFLoop:
     def step(self, inputs: dict[str, torch.Tensor]) -> float:
         """One update: forward, backward, clipping, optimizer and schedule step; the loss."""
         self.model.train()
-        loss = self.model(**inputs).loss
-        loss.backward()
+        loss = torch.zeros(())
+        for group_inputs, weight in length_grouped(inputs, self.settings.length_groups):
+            group_loss = self.model(**group_inputs).loss * weight
+            group_loss.backward()
+            loss += group_loss.detach()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad()
         return float(loss.detach())
+
+
+def length_grouped(inputs: dict[str, torch.Tensor], n_groups: int
+                   ) -> list[tuple[dict[str, torch.Tensor], float]]:
+    """The batch as up to n_groups batches of rows sorted by length, each cut to its own
+    longest row, with the weight that makes their mean losses add up to the batch's (the
+    share of the batch's labelled positions; -100 marks unlabelled pieces)."""
+    if n_groups <= 1:
+        return [(inputs, 1.0)]
+    lengths = inputs["attention_mask"].sum(dim=1)
+    labelled = (inputs["labels"] != -100).reshape(len(lengths), -1).sum(dim=1)
+    groups = [rows for rows in torch.argsort(lengths, stable=True).chunk(n_groups) if len(rows)]
+
+    def cut(value: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        # Per-piece tensors (ids, mask, token labels) lose the padding past the group's
+        # longest row; per-row ones (sequence labels) only their other rows.
+        return value[rows, : int(lengths[rows].max())] if value.dim() == 2 else value[rows]
+
+    return [({key: cut(value, rows) for key, value in inputs.items()},
+             float(labelled[rows].sum() / labelled.sum())) for rows in groups]
 
 
 def token_batch(tokenizer: PreTrainedTokenizerFast, sentences: Sequence[Sequence[str]],

@@ -11,6 +11,8 @@ from typing import Any
 
 from spacy.util import load_config, load_model_from_config
 
+from spacy_albert.models.encoder import DEFAULT_TRAIN_LENGTH_GROUPS
+
 from . import hf_baseline as hf
 from .data import conll_sentences, count_words, interleave, read_sst, sample, spacy_examples
 from .hf_training import HFLoop, LoopSettings, sequence_batch, token_batch
@@ -43,7 +45,8 @@ def bench_training(model: Path, data: Path, steps: int, batch: int,
     nlp.initialize(lambda: all_examples)
     optimizer = nlp.create_optimizer()
     tokenizer = hf.load_tokenizer(model)
-    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed)
+    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed,
+                            length_groups=DEFAULT_TRAIN_LENGTH_GROUPS)
     total = steps + WARMUP_STEPS
     tok_loop = HFLoop(hf.load_token_classifier(model), total, settings)
     seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
@@ -72,5 +75,6 @@ def bench_training(model: Path, data: Path, steps: int, batch: int,
         "ratio_spacy_over_hf": round(hf_time / spacy_time, 3),
         "timed": "per step on both sides: batch building (spaCy Examples / HF tokenization and "
                  "label alignment), forward, backward, optimizer step; optimizers kept across "
-                 "steps",
+                 f"steps; each update's batch run as {DEFAULT_TRAIN_LENGTH_GROUPS} length-sorted "
+                 "groups on both sides",
     }

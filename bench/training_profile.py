@@ -23,10 +23,12 @@ import torch
 from spacy.util import load_config, load_model_from_config
 
 from spacy_albert.models import encoder
+from spacy_albert.models.encoder import DEFAULT_TRAIN_LENGTH_GROUPS
+from spacy_albert.models.length_groups import length_groups
 
 from . import hf_baseline as hf
 from .data import conll_sentences, find_data_dir, interleave, read_sst, sample, spacy_examples
-from .hf_training import HFLoop, LoopSettings, sequence_batch, token_batch
+from .hf_training import HFLoop, LoopSettings, length_grouped, sequence_batch, token_batch
 from .meta import command_line, load_average, results_meta
 from .pipelines import model_dir
 from .render import write_markdown
@@ -91,8 +93,10 @@ def instrument_encoder(timer: PhaseTimer) -> None:
         if timer.on:
             inner = timer.seconds["tokenize"] + timer.seconds["align"] - before
             timer.seconds["encoder forward"] += time.perf_counter() - start - inner
-            timer.pieces["padded"] += int(output.wordpieces.input_ids.size)
-            timer.pieces["real"] += int(output.wordpieces.attention_mask.sum())
+            lengths = output.wordpieces.attention_mask.sum(axis=1)
+            groups = length_groups(output.wordpieces, model.attrs["train_length_groups"])
+            timer.pieces["padded"] += sum(len(rows) * int(lengths[rows].max()) for rows in groups)
+            timer.pieces["real"] += int(lengths.sum())
         return output, timer.wrap("encoder backward", backprop)
 
     encoder.albert_forward = albert_forward
@@ -122,7 +126,8 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     nlp.initialize(lambda: all_examples)
     optimizer = TimedOptimizer(nlp.create_optimizer(), timer)
     tokenizer = hf.load_tokenizer(model)
-    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed)
+    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed,
+                            length_groups=DEFAULT_TRAIN_LENGTH_GROUPS)
     total = steps + WARMUP_STEPS
     tok_loop = HFLoop(hf.load_token_classifier(model), total, settings)
     seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
@@ -146,7 +151,9 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
         seq_loop.step(sequence_inputs)
         t3 = time.perf_counter()
         if timer.on:
-            hf_pieces += token_inputs["input_ids"].numel() + sequence_inputs["input_ids"].numel()
+            hf_pieces += sum(group["input_ids"].numel()
+                             for inputs in (token_inputs, sequence_inputs)
+                             for group, _ in length_grouped(inputs, settings.length_groups))
             update_seconds += t1 - start
             hf_tokenize_seconds += t2 - t1
             hf_seconds += t3 - t1
@@ -161,8 +168,8 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
         "spacy_total_ms": round(spacy_ms, 1),
         "hf_total_ms": round(1000 * hf_seconds / steps, 1),
         "hf_tokenize_ms": round(1000 * hf_tokenize_seconds / steps, 1),
-        # Encoder input per step: spaCy's one joint batch is padded to its longest doc,
-        # HF's two batches each to their own longest sentence.
+        # Encoder input per step, as run: each side's batches in length groups, each
+        # padded to its own longest row.
         "pieces_per_step": {"spacy_padded": timer.pieces["padded"] // steps,
                             "hf_padded": hf_pieces // steps,
                             "real": timer.pieces["real"] // steps},

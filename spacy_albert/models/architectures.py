@@ -17,6 +17,7 @@ from .encoder import (
     ARCH_NAME,
     ARCH_NAME_V1,
     DEFAULT_INFERENCE_MAX_PIECES,
+    DEFAULT_TRAIN_LENGTH_GROUPS,
     TOK2VEC_ARCH_NAME,
     TOK2VEC_ARCH_NAME_V1,
     AlbertTransformerModel,
@@ -44,6 +45,7 @@ def albert_transformer_v2(
     inference_dtype: InferenceDtype = "float32",
     inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
     tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
+    train_length_groups: int = DEFAULT_TRAIN_LENGTH_GROUPS,
 ) -> Model[list[Doc], FullTransformerBatch]:
     """The shared ALBERT encoder, for the `albert_transformer` component.
 
@@ -62,7 +64,12 @@ def albert_transformer_v2(
         prediction time; bounds activation memory on long documents.
     tokenize_chunk_spans (int): Span texts per tokenizer call; bounds the memory of the
         tokenizer's per-text objects on long documents.
+    train_length_groups (int): Encoder calls per training batch, over its rows sorted
+        by length, each padded to its own longest row (1: one call over the batch).
+        Same gradients, fewer padded pieces when a batch mixes long and short texts.
     """
+    if train_length_groups < 1:
+        raise ValueError(f"train_length_groups must be at least 1, not {train_length_groups}.")
     return AlbertTransformerModel(
         name,
         get_spans,
@@ -74,6 +81,7 @@ def albert_transformer_v2(
         inference_dtype=inference_dtype,
         inference_max_pieces=inference_max_pieces,
         tokenize_chunk_spans=tokenize_chunk_spans,
+        train_length_groups=train_length_groups,
     )
 
 
@@ -90,6 +98,7 @@ def albert_tok2vec_transformer_v2(
     inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
     tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
     grad_factor: float = 1.0,
+    train_length_groups: int = DEFAULT_TRAIN_LENGTH_GROUPS,
 ) -> Model[list[Doc], list[Floats2d]]:
     """A component's own ALBERT encoder (what `replace_listeners` gives a head).
 
@@ -100,6 +109,7 @@ def albert_tok2vec_transformer_v2(
     encoder = albert_transformer_v2(
         name, get_spans, tokenizer_config, transformer_config, mixed_precision,
         grad_scaler_config, inference_dtype, inference_max_pieces, tokenize_chunk_spans,
+        train_length_groups,
     )
     return _own_encoder(encoder, pooling, grad_factor)
 

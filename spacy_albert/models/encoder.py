@@ -24,6 +24,7 @@ from transformers.utils import ModelOutput
 
 from .alignment import get_exact_alignment
 from .batch import AlbertTransformerBatch
+from .length_groups import forward_in_length_groups
 from .loading import AlbertShim, load_hf_albert
 from .memory import release_freed_heap
 from .precision import inference_autocast, outputs_as_float32
@@ -53,8 +54,11 @@ DEFAULT_INFERENCE_MAX_PIECES = 4096
 # batch of short texts (a few calls) the trims and the page faults after them cost ~10 %
 # of throughput and save nothing.
 LONG_BATCH_CALLS = 16
+# Encoder calls per training batch, over rows sorted by length (see `length_groups.py`).
+DEFAULT_TRAIN_LENGTH_GROUPS = 2
 # Attrs that come from the config, not from the saved weights (see `from_bytes`).
-CONFIG_ATTRS = ("inference_dtype", "inference_max_pieces", "tokenize_chunk_spans")
+CONFIG_ATTRS = ("inference_dtype", "inference_max_pieces", "tokenize_chunk_spans",
+                "train_length_groups")
 
 
 class AlbertTransformerModel(TransformerModel):
@@ -71,6 +75,7 @@ class AlbertTransformerModel(TransformerModel):
         inference_dtype: str = "float32",
         inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
         tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
+        train_length_groups: int = DEFAULT_TRAIN_LENGTH_GROUPS,
     ):
         if grad_scaler_config is None:
             grad_scaler_config = {}
@@ -113,6 +118,7 @@ class AlbertTransformerModel(TransformerModel):
                 "inference_dtype": inference_dtype,
                 "inference_max_pieces": inference_max_pieces,
                 "tokenize_chunk_spans": tokenize_chunk_spans,
+                "train_length_groups": train_length_groups,
             },
         )
 
@@ -178,7 +184,11 @@ def albert_forward(
         release_freed_heap()
     with inference_autocast(model.attrs["inference_dtype"], enabled=not is_train):
         if is_train:
-            model_output, backprop_tensors = model.layers[0](wordpieces, is_train)
+            right_padded = getattr(model.tokenizer, "padding_side", "right") == "right"
+            model_output, backprop_tensors = forward_in_length_groups(
+                model.layers[0], wordpieces,
+                model.attrs["train_length_groups"] if right_padded else 1,
+            )
         else:
             model_output = predict_in_chunks(
                 model.layers[0], wordpieces, max_call_pieces, release_between_calls=long_batch
