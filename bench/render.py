@@ -160,8 +160,10 @@ def training_profile_table(profile: dict[str, Section]) -> list[str]:
         body.append(["encoder input per step, pieces: spaCy padded / HF padded / real"]
                     + ["{spacy_padded} / {hf_padded} / {real}".format(
                         **profile[size]["pieces_per_step"]) for size in sizes])
+    groups = f", {first['length_groups']} length groups per batch" if "length_groups" in first \
+        else ""
     return [f"#### Where a joint training step's time goes (ms per step; {first['steps']} timed "
-            f"steps, {first['batch']})\n",
+            f"steps, {first['batch']}{groups})\n",
             table(["phase"] + sizes, "l" + "r" * len(sizes), body)]
 
 

@@ -103,7 +103,7 @@ def instrument_encoder(timer: PhaseTimer) -> None:
 
 
 def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: int,
-                 seed: int = 0) -> dict[str, Any]:
+                 n_groups: int, seed: int = 0) -> dict[str, Any]:
     """Milliseconds per step, per phase, for one model size; and the HF loop's.
 
     timer (PhaseTimer): The timer `instrument_encoder` installed (reset here).
@@ -111,6 +111,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     data (Path): The data folder.
     steps (int): Timed steps (after WARMUP_STEPS untimed ones).
     batch (int): Sentences of each data set per step.
+    n_groups (int): Length groups per update's batch, on both sides.
     seed (int): Seed of the samples and batches.
     RETURNS (dict[str, Any]): ms per step per phase, their shares, and the HF loop's ms.
     """
@@ -120,14 +121,15 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     timer.seconds.clear()
     timer.pieces.clear()
     config = load_config(CONFIGS / "textcat_ner.cfg", interpolate=True,
-                         overrides={"paths.transformer": str(model)})
+                         overrides={"paths.transformer": str(model),
+                                    "components.transformer.model.train_length_groups":
+                                        n_groups})
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     all_examples = spacy_examples(nlp, conll[:200], sst[:200])
     nlp.initialize(lambda: all_examples)
     optimizer = TimedOptimizer(nlp.create_optimizer(), timer)
     tokenizer = hf.load_tokenizer(model)
-    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed,
-                            length_groups=DEFAULT_TRAIN_LENGTH_GROUPS)
+    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed, length_groups=n_groups)
     total = steps + WARMUP_STEPS
     tok_loop = HFLoop(hf.load_token_classifier(model), total, settings)
     seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
@@ -163,6 +165,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     spacy_ms = sum(ms.values())
     return {
         "steps": steps, "batch": f"{batch} CoNLL + {batch} SST-2 sentences per step",
+        "length_groups": n_groups,
         "spacy_ms_per_step": ms,
         "spacy_share": {name: round(value / spacy_ms, 3) for name, value in ms.items()},
         "spacy_total_ms": round(spacy_ms, 1),
@@ -182,6 +185,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--sizes", default="tiny,small")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--length-groups", type=int, default=DEFAULT_TRAIN_LENGTH_GROUPS,
+                        help="Length groups per update's batch, on both sides.")
+    parser.add_argument("--name", default="training-profile", help="Results file stem.")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) /
@@ -202,13 +208,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for size in args.sizes.split(","):
         print(f"[training_profile] {size}", flush=True)
         profile[size] = profile_size(timer, model_dir(Path(args.work_dir), size, data), data,
-                                     args.steps, args.batch)
+                                     args.steps, args.batch, args.length_groups)
     results = {"training_profile": profile,
                "meta": results_meta(command_line("bench.training_profile", argv),
                                     args.threads, started, load_start)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "training-profile.json").write_text(json.dumps(results, indent=2) + "\n",
+    (out / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n",
                                                encoding="utf-8")
     if out.resolve() == RESULTS.resolve():
         write_markdown(out)

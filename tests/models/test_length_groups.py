@@ -9,6 +9,7 @@ import torch
 from spacy.language import Language
 from spacy_transformers.data_classes import WordpieceBatch
 
+from spacy_albert.models.architectures import albert_transformer_v2
 from spacy_albert.models.length_groups import forward_in_length_groups, length_groups
 
 TEXTS = {
@@ -85,3 +86,8 @@ def test_groups_are_length_sorted_and_shorter_than_the_batch(nlp: Language) -> N
 
 def test_configs_train_in_two_length_groups(nlp: Language) -> None:
     assert nlp.get_pipe("transformer").model.attrs["train_length_groups"] == 2
+
+
+def test_zero_groups_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="train_length_groups"):
+        albert_transformer_v2("unused", lambda docs: [], train_length_groups=0)
