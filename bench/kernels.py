@@ -19,7 +19,6 @@ import copy
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from spacy_albert.models.loading import use_fused_gelu
 from .data import count_words, find_data_dir, short_texts
 from .meta import (
     EMULATE_FLAG,
+    add_location_args,
     command_line,
     load_average,
     reexec_emulated,
@@ -126,10 +126,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="torch threads (1: ratios from CPU time, robust on a busy box).")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--texts", type=int, default=64)
-    parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) /
-                                                  "spacy-albert-bench"))
-    parser.add_argument("--data-dir", default=None)
+    add_location_args(parser, RESULTS)
     return parser.parse_args(argv)
 
 

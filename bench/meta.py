@@ -1,9 +1,12 @@
 """The meta block every results file carries, and re-running a command on an emulated CPU."""
 
+import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
@@ -11,6 +14,14 @@ import torch
 from spacy_albert.models.cpu import AVX2_EMULATION, current_cpu
 
 EMULATE_FLAG = "--emulate-avx2"
+DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "spacy-albert-bench"
+
+
+def add_location_args(parser: argparse.ArgumentParser, results: Path) -> None:
+    """--out (results folder), --work-dir (built models, cached) and --data-dir."""
+    parser.add_argument("--out", default=str(results))
+    parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR))
+    parser.add_argument("--data-dir", default=None)
 
 
 def load_average() -> str:

@@ -23,7 +23,6 @@ pipelines go to `--work-dir` (default: a temp folder).
 import argparse
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -40,6 +39,7 @@ from .data import count_words, find_data_dir, long_docs, short_texts
 from .inference import agreement, bench_inference, headline
 from .meta import (
     EMULATE_FLAG,
+    add_location_args,
     command_line,
     load_average,
     reexec_emulated,
@@ -60,10 +60,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="Small budget (< 3 min).")
     parser.add_argument(EMULATE_FLAG, action="store_true",
                         help="Re-run with every library capped to AVX2 (AVX2-only CPU).")
-    parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) /
-                                                  "spacy-albert-bench"))
-    parser.add_argument("--data-dir", default=None)
+    add_location_args(parser, RESULTS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", default="", help="Comma-separated sections to skip: "
                         f"{','.join(SECTIONS)}.")

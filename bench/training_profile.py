@@ -11,7 +11,6 @@ backward, spaCy's bookkeeping).
 import argparse
 import json
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -29,7 +28,7 @@ from spacy_albert.models.length_groups import length_groups
 from . import hf_baseline as hf
 from .data import conll_sentences, find_data_dir, interleave, read_sst, sample, spacy_examples
 from .hf_training import HFLoop, LoopSettings, length_grouped, sequence_batch, token_batch
-from .meta import command_line, load_average, results_meta
+from .meta import add_location_args, command_line, load_average, results_meta
 from .pipelines import model_dir
 from .render import write_markdown
 from .settings import CONFIGS, RESULTS
@@ -189,10 +188,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="Length groups per update's batch, on both sides.")
     parser.add_argument("--name", default="training-profile", help="Results file stem.")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) /
-                                                  "spacy-albert-bench"))
-    parser.add_argument("--data-dir", default=None)
+    add_location_args(parser, RESULTS)
     return parser.parse_args(argv)
 
 
