@@ -201,7 +201,7 @@ def million_char_text(lang: str) -> str:
 # scikit-learn and SciPy, which transformers then imports (~180 MB) though nothing here
 # uses them. The child reads its peak before importing the checks (pytest, hypothesis).
 # Measured in a freshly installed venv (CI), where torch's shared libraries map ~80 MiB
-# more pages than in a long-used one: en 0.68 GiB; zh 1,004-1,008 MiB (0.98 GiB), of
+# more pages than in a long-used one: en 0.68 GiB; zh 1,004-1,011 MiB (0.99 GiB), of
 # which imports 467 MiB, the Doc 120 and `doc._.trf_data` ~370 (330 of hidden states
 # for 10,413 overlapping windows). Before: zh 1.03-1.04 GiB, and 2.2 GiB before the
 # heads read long docs in segments; en 1.33 GiB (4.5 GiB with stock spacy-transformers).
