@@ -6,9 +6,12 @@ optimizer state kept across steps on both sides.
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from spacy.language import Language
 from spacy.util import load_config, load_model_from_config
 
 from spacy_albert.models.encoder import DEFAULT_TRAIN_LENGTH_GROUPS
@@ -19,6 +22,63 @@ from .hf_training import HFLoop, LoopSettings, sequence_batch, token_batch
 from .settings import CONFIGS
 
 WARMUP_STEPS = 2  # the first steps warm up allocators and are not timed
+TAG_IDS = {tag: i for i, tag in enumerate(hf.CONLL_TAGS)}
+
+
+@dataclass
+class SideBySide:
+    """Both sides of a training comparison, from the same checkpoint, and their batches.
+
+    steps_data (list[tuple]): Per step (WARMUP_STEPS first), CoNLL and SST-2 sentences.
+    nlp (Language): The joint pipeline (`configs/textcat_ner.cfg`), initialized.
+    optimizer (Any): Its optimizer.
+    tokenizer (Any): The checkpoint's tokenizer, for the HF side.
+    settings (LoopSettings): The HF loop's settings.
+    token_loop, sequence_loop (HFLoop): The HF side's two models and optimizers.
+    """
+
+    steps_data: list[tuple[list, list]]
+    nlp: Language
+    optimizer: Any
+    tokenizer: Any
+    settings: LoopSettings
+    token_loop: HFLoop
+    sequence_loop: HFLoop
+
+    def hf_inputs(self, conll_batch: list, sst_batch: list
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The HF side's token- and sequence-classification inputs for one step."""
+        max_length = self.settings.max_length
+        tokens = token_batch(self.tokenizer, [s.words for s in conll_batch],
+                             [[TAG_IDS[t] for t in s.tags] for s in conll_batch], max_length)
+        sequences = sequence_batch(self.tokenizer, [t for t, _ in sst_batch],
+                                   [label for _, label in sst_batch], max_length)
+        return tokens[0], sequences[0]
+
+
+def side_by_side(model: Path, data: Path, steps: int, batch: int, n_groups: int,
+                 seed: int = 0) -> SideBySide:
+    """The joint pipeline and the HF loop from `model`, and `steps` + WARMUP_STEPS steps of
+    `batch` CoNLL + `batch` SST-2 sentences; each update's batch runs in `n_groups`
+    length groups on both sides."""
+    conll = sample(conll_sentences(data, "train"), 4000, seed)
+    sst = sample(read_sst(data, "train"), 4000, seed)
+    total = steps + WARMUP_STEPS
+    config = load_config(CONFIGS / "textcat_ner.cfg", interpolate=True,
+                         overrides={"paths.transformer": str(model),
+                                    "components.transformer.model.train_length_groups":
+                                        n_groups})
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    all_examples = spacy_examples(nlp, conll[:200], sst[:200])
+    nlp.initialize(lambda: all_examples)
+    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed, length_groups=n_groups)
+    return SideBySide(
+        steps_data=list(interleave(conll, sst, batch, total, seed)), nlp=nlp,
+        optimizer=nlp.create_optimizer(), tokenizer=hf.load_tokenizer(model),
+        settings=settings,
+        token_loop=HFLoop(hf.load_token_classifier(model), total, settings),
+        sequence_loop=HFLoop(hf.load_sequence_classifier(model), total, settings),
+    )
 
 
 def bench_training(model: Path, data: Path, steps: int, batch: int,
@@ -35,33 +95,16 @@ def bench_training(model: Path, data: Path, steps: int, batch: int,
     seed (int): Seed of the samples and batches.
     RETURNS (dict[str, Any]): One row of the results file's training section.
     """
-    conll = sample(conll_sentences(data, "train"), 4000, seed)
-    sst = sample(read_sst(data, "train"), 4000, seed)
-    steps_data = interleave(conll, sst, batch, steps + WARMUP_STEPS, seed)
-    config = load_config(CONFIGS / "textcat_ner.cfg", interpolate=True,
-                         overrides={"paths.transformer": str(model)})
-    nlp = load_model_from_config(config, auto_fill=True, validate=True)
-    all_examples = spacy_examples(nlp, conll[:200], sst[:200])
-    nlp.initialize(lambda: all_examples)
-    optimizer = nlp.create_optimizer()
-    tokenizer = hf.load_tokenizer(model)
-    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed,
-                            length_groups=DEFAULT_TRAIN_LENGTH_GROUPS)
-    total = steps + WARMUP_STEPS
-    tok_loop = HFLoop(hf.load_token_classifier(model), total, settings)
-    seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
-    tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
+    sides = side_by_side(model, data, steps, batch, DEFAULT_TRAIN_LENGTH_GROUPS, seed)
     spacy_time, hf_time, words = 0.0, 0.0, 0
-    for step, (conll_batch, sst_batch) in enumerate(steps_data):
+    for step, (conll_batch, sst_batch) in enumerate(sides.steps_data):
         t0 = time.perf_counter()
-        nlp.update(spacy_examples(nlp, conll_batch, sst_batch), sgd=optimizer, drop=0.1,
-                   losses={})
+        sides.nlp.update(spacy_examples(sides.nlp, conll_batch, sst_batch),
+                         sgd=sides.optimizer, drop=0.1, losses={})
         t1 = time.perf_counter()
-        tok_loop.step(token_batch(tokenizer, [s.words for s in conll_batch],
-                                  [[tag_ids[t] for t in s.tags] for s in conll_batch],
-                                  settings.max_length)[0])
-        seq_loop.step(sequence_batch(tokenizer, [t for t, _ in sst_batch],
-                                     [label for _, label in sst_batch], settings.max_length)[0])
+        token_inputs, sequence_inputs = sides.hf_inputs(conll_batch, sst_batch)
+        sides.token_loop.step(token_inputs)
+        sides.sequence_loop.step(sequence_inputs)
         t2 = time.perf_counter()
         if step >= WARMUP_STEPS:
             spacy_time += t1 - t0

@@ -19,20 +19,18 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
-from spacy.util import load_config, load_model_from_config
 
 from spacy_albert.models import encoder
 from spacy_albert.models.encoder import DEFAULT_TRAIN_LENGTH_GROUPS
 from spacy_albert.models.length_groups import length_groups
 
-from . import hf_baseline as hf
-from .data import conll_sentences, find_data_dir, interleave, read_sst, sample, spacy_examples
-from .hf_training import HFLoop, LoopSettings, length_grouped, sequence_batch, token_batch
+from .data import find_data_dir, spacy_examples
+from .hf_training import length_grouped
 from .meta import add_location_args, command_line, load_average, results_meta
 from .pipelines import model_dir
 from .render import write_markdown
-from .settings import CONFIGS, RESULTS
-from .training import WARMUP_STEPS
+from .settings import RESULTS
+from .training import WARMUP_STEPS, side_by_side
 
 PHASES = ("examples", "tokenize", "align", "encoder forward", "encoder backward", "optimizer",
           "heads and the rest")
@@ -92,10 +90,9 @@ def instrument_encoder(timer: PhaseTimer) -> None:
         if timer.on:
             inner = timer.seconds["tokenize"] + timer.seconds["align"] - before
             timer.seconds["encoder forward"] += time.perf_counter() - start - inner
-            lengths = output.wordpieces.attention_mask.sum(axis=1)
             groups = length_groups(output.wordpieces, model.attrs["train_length_groups"])
-            timer.pieces["padded"] += sum(len(rows) * int(lengths[rows].max()) for rows in groups)
-            timer.pieces["real"] += int(lengths.sum())
+            timer.pieces["padded"] += sum(len(rows) * width for rows, width in groups)
+            timer.pieces["real"] += int(output.wordpieces.attention_mask.sum())
         return output, timer.wrap("encoder backward", backprop)
 
     encoder.albert_forward = albert_forward
@@ -114,47 +111,28 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     seed (int): Seed of the samples and batches.
     RETURNS (dict[str, Any]): ms per step per phase, their shares, and the HF loop's ms.
     """
-    conll = sample(conll_sentences(data, "train"), 4000, seed)
-    sst = sample(read_sst(data, "train"), 4000, seed)
-    steps_data = interleave(conll, sst, batch, steps + WARMUP_STEPS, seed)
     timer.seconds.clear()
     timer.pieces.clear()
-    config = load_config(CONFIGS / "textcat_ner.cfg", interpolate=True,
-                         overrides={"paths.transformer": str(model),
-                                    "components.transformer.model.train_length_groups":
-                                        n_groups})
-    nlp = load_model_from_config(config, auto_fill=True, validate=True)
-    all_examples = spacy_examples(nlp, conll[:200], sst[:200])
-    nlp.initialize(lambda: all_examples)
-    optimizer = TimedOptimizer(nlp.create_optimizer(), timer)
-    tokenizer = hf.load_tokenizer(model)
-    settings = LoopSettings(batch_size=batch, warmup=0, seed=seed, length_groups=n_groups)
-    total = steps + WARMUP_STEPS
-    tok_loop = HFLoop(hf.load_token_classifier(model), total, settings)
-    seq_loop = HFLoop(hf.load_sequence_classifier(model), total, settings)
-    tag_ids = {t: i for i, t in enumerate(hf.CONLL_TAGS)}
+    sides = side_by_side(model, data, steps, batch, n_groups, seed)
+    optimizer = TimedOptimizer(sides.optimizer, timer)
     update_seconds = hf_seconds = hf_tokenize_seconds = 0.0
     hf_pieces = 0
-    for step, (conll_batch, sst_batch) in enumerate(steps_data):
+    for step, (conll_batch, sst_batch) in enumerate(sides.steps_data):
         timer.on = step >= WARMUP_STEPS
         with timer.phase("examples"):
-            examples = spacy_examples(nlp, conll_batch, sst_batch)
+            examples = spacy_examples(sides.nlp, conll_batch, sst_batch)
         start = time.perf_counter()
-        nlp.update(examples, sgd=optimizer, drop=0.1, losses={})
+        sides.nlp.update(examples, sgd=optimizer, drop=0.1, losses={})
         t1 = time.perf_counter()
-        token_inputs = token_batch(tokenizer, [s.words for s in conll_batch],
-                                   [[tag_ids[t] for t in s.tags] for s in conll_batch],
-                                   settings.max_length)[0]
-        sequence_inputs = sequence_batch(tokenizer, [t for t, _ in sst_batch],
-                                         [label for _, label in sst_batch], settings.max_length)[0]
+        token_inputs, sequence_inputs = sides.hf_inputs(conll_batch, sst_batch)
         t2 = time.perf_counter()
-        tok_loop.step(token_inputs)
-        seq_loop.step(sequence_inputs)
+        sides.token_loop.step(token_inputs)
+        sides.sequence_loop.step(sequence_inputs)
         t3 = time.perf_counter()
         if timer.on:
             hf_pieces += sum(group["input_ids"].numel()
                              for inputs in (token_inputs, sequence_inputs)
-                             for group, _ in length_grouped(inputs, settings.length_groups))
+                             for group, _ in length_grouped(inputs, n_groups))
             update_seconds += t1 - start
             hf_tokenize_seconds += t2 - t1
             hf_seconds += t3 - t1

@@ -27,15 +27,6 @@ def _code_points(text: str) -> numpy.ndarray:
     return numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32)
 
 
-def _next_non_space(text: str) -> numpy.ndarray:
-    """next[c] = the first index >= c whose character is not whitespace, len(text) if
-    none; one entry more than the text, so next[len(text)] = len(text)."""
-    is_space = numpy.isin(_code_points(text), _WHITESPACE)
-    n_chars = is_space.shape[0]
-    candidates = numpy.where(is_space, n_chars, numpy.arange(n_chars))
-    return numpy.append(numpy.minimum.accumulate(candidates[::-1])[::-1], n_chars)
-
-
 def trim_leading_whitespace(text: str, offsets: Ints2d) -> Ints2d:
     """Move each piece's start past whitespace it covers at its left edge.
 
@@ -46,9 +37,14 @@ def trim_leading_whitespace(text: str, offsets: Ints2d) -> Ints2d:
     offsets = numpy.asarray(offsets, dtype=numpy.int64)
     if offsets.size == 0 or not text:
         return offsets
-    ends = numpy.clip(offsets[:, 1], 0, len(text))
-    starts = numpy.clip(offsets[:, 0], 0, len(text))
-    return numpy.stack([numpy.minimum(_next_non_space(text)[starts], ends), ends], axis=1)
+    is_space = numpy.isin(_code_points(text), _WHITESPACE)
+    n_chars = is_space.shape[0]
+    # next_non_space[c] = first index >= c that is not whitespace (n_chars if none).
+    candidates = numpy.where(is_space, n_chars, numpy.arange(n_chars))
+    next_non_space = numpy.append(numpy.minimum.accumulate(candidates[::-1])[::-1], n_chars)
+    starts = numpy.clip(offsets[:, 0], 0, n_chars)
+    ends = numpy.clip(offsets[:, 1], 0, n_chars)
+    return numpy.stack([numpy.minimum(next_non_space[starts], ends), ends], axis=1)
 
 
 def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d]) -> Ragged:
@@ -93,9 +89,10 @@ def get_exact_alignment(spans: Sequence[Span], offset_mapping: Sequence[Ints2d])
     first = numpy.repeat(span_first, widths)
     last = numpy.repeat(span_end, widths)
     pieces = numpy.concatenate(rows)
-    ends = numpy.clip(pieces[:, 1] + first, first, last)
-    starts = numpy.clip(pieces[:, 0] + first, first, last)
-    starts = numpy.minimum(_next_non_space("".join(texts))[starts], ends)
+    # Each piece kept inside its span, in the docs' end-to-end coordinates, then trimmed.
+    within_span = numpy.clip(pieces + first[:, None], first[:, None], last[:, None])
+    trimmed = trim_leading_whitespace("".join(texts), within_span)
+    starts, ends = trimmed[:, 0], trimmed[:, 1]
     # Tokens are sorted and disjoint: piece [s, e) overlaps tokens lo..hi-1.
     lo = numpy.searchsorted(tok_ends, starts, side="right")
     hi = numpy.searchsorted(tok_starts, ends, side="left")

@@ -30,15 +30,18 @@ def rows_up_to(wordpieces: WordpieceBatch, rows: numpy.ndarray, width: int) -> W
     )
 
 
-def length_groups(wordpieces: WordpieceBatch, n_groups: int) -> list[numpy.ndarray]:
-    """Row indices sorted by length and cut into up to `n_groups` groups of equal size;
-    one group (all rows) when that would not shorten any call."""
-    lengths = numpy.asarray(wordpieces.attention_mask).sum(axis=1)
+def length_groups(wordpieces: WordpieceBatch, n_groups: int
+                  ) -> list[tuple[numpy.ndarray, int]]:
+    """Row indices sorted by length and cut into up to `n_groups` groups of equal size,
+    each with its longest row's length; one group (all rows, the batch width) when that
+    would not shorten any call."""
+    lengths = numpy.asarray(wordpieces.attention_mask).sum(axis=1).astype(int)
     n_rows, width = wordpieces.input_ids.shape
     order = numpy.argsort(lengths, kind="stable")
-    groups = [rows for rows in numpy.array_split(order, min(n_groups, n_rows)) if rows.size]
-    if len(groups) < 2 or all(lengths[rows].max() >= width for rows in groups):
-        return [numpy.arange(n_rows)]
+    groups = [(rows, int(lengths[rows].max()))
+              for rows in numpy.array_split(order, min(n_groups, n_rows)) if rows.size]
+    if len(groups) < 2 or all(group_width >= width for _, group_width in groups):
+        return [(numpy.arange(n_rows), width)]
     return groups
 
 
@@ -57,12 +60,11 @@ def forward_in_length_groups(
     if len(groups) == 1:
         return layer(wordpieces, True)
     n_rows, width = wordpieces.input_ids.shape
-    lengths = numpy.asarray(wordpieces.attention_mask).sum(axis=1)
-    widths = [int(lengths[rows].max()) for rows in groups]
+    widths = [group_width for _, group_width in groups]
     calls = [layer(rows_up_to(wordpieces, rows, group_width), True)
-             for rows, group_width in zip(groups, widths)]
+             for rows, group_width in groups]
     device = calls[0][0]["last_hidden_state"].device
-    row_index = [torch.as_tensor(rows, device=device) for rows in groups]
+    row_index = [torch.as_tensor(rows, device=device) for rows, _ in groups]
     merged = ModelOutput()
     for key in calls[0][0]:
         merged[key] = _merge([output[key] for output, _ in calls], row_index, widths,

@@ -77,10 +77,11 @@ def test_groups_give_one_calls_outputs_and_gradients(nlp: Language) -> None:
 def test_groups_are_length_sorted_and_shorter_than_the_batch(nlp: Language) -> None:
     wordpieces = batch_of(nlp)
     lengths = wordpieces.attention_mask.sum(axis=1)
-    groups = length_groups(wordpieces, 3)
+    groups = [rows for rows, _ in length_groups(wordpieces, 3)]
     assert sorted(numpy.concatenate(groups).tolist()) == list(range(len(lengths)))
     assert max(lengths[groups[0]]) <= min(lengths[groups[-1]])
     assert max(lengths[groups[0]]) < wordpieces.input_ids.shape[1]
+    assert all(width == max(lengths[rows]) for rows, width in length_groups(wordpieces, 3))
     assert len(length_groups(wordpieces, 1)) == 1
 
 
