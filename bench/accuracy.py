@@ -18,10 +18,12 @@ from typing import Any, Callable, Optional, Protocol
 
 import numpy
 import spacy
+import srsly
 import torch
 from spacy.tokens import Doc
 from spacy.util import load_config
 
+from spacy_albert.checkpoints.builder import TRAINING_RECIPE_FILE
 from spacy_albert.convert import write_docbin
 from spacy_albert.models.cpu import current_cpu
 
@@ -114,18 +116,45 @@ def set_budget(config: Any, data: AccuracyData, steps: int, batch: int,
     training["logger"] = {"@loggers": "spacy.ConsoleLogger.v3", "progress_bar": None,
                           "console_output": True, "output_file": None}
     if learn_rate is not None:
-        training["optimizer"]["learn_rate"] = {
-            "@schedules": "warmup_linear.v1", "warmup_steps": max(1, steps // 10),
-            "total_steps": steps, "initial_rate": learn_rate,
-        }
+        set_learn_rate(config, steps, learn_rate)
+    return config
+
+
+def set_learn_rate(config: Any, steps: int, learn_rate: float) -> Any:
+    """warmup_linear (10 % warm-up) with the encoder at `learn_rate`, as the HF loop's
+    model: the heads get the optimizer's rate, `learn_rate` over the transformer's
+    `learn_rate_scale` (1 for a pipeline without a transformer)."""
+    transformer = config["components"].get("transformer", {})
+    config["training"]["optimizer"]["learn_rate"] = {
+        "@schedules": "warmup_linear.v1", "warmup_steps": max(1, steps // 10),
+        "total_steps": steps, "initial_rate": learn_rate / transformer.get("learn_rate_scale", 1.0),
+    }
     return config
 
 
 def albert_config(transformer: Path) -> Any:
-    """configs/textcat_ner.cfg on the given checkpoint."""
+    """configs/textcat_ner.cfg on the given checkpoint, with the training recipe its
+    directory carries (`init-model`: a random-init model's encoder learns at the heads' rate)."""
     config = load_config(CONFIGS / "textcat_ner.cfg")
     config["paths"]["transformer"] = str(transformer)
+    recipe = transformer / TRAINING_RECIPE_FILE
+    for dotted, value in (srsly.read_json(recipe)["overrides"] if recipe.exists() else {}).items():
+        set_dotted(config, dotted, value)
     return config
+
+
+REMOVE = object()  # a `set_dotted` value: delete the setting
+
+
+def set_dotted(config: Any, dotted: str, value: Any) -> None:
+    """config["a"]["b"]["c"] = value for "a.b.c" (deleted for REMOVE)."""
+    *sections, key = dotted.split(".")
+    for section in sections:
+        config = config[section]
+    if value is REMOVE:
+        del config[key]
+    else:
+        config[key] = value
 
 
 def cnn_config() -> Any:

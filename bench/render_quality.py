@@ -5,7 +5,9 @@
 Renders `bench/results/en_pretrained_*.json` (the `en-pretrained` workflow: the joint
 pipeline on an imported pretrained checkpoint against spaCy's CNN),
 `bench/results/pretrained_compare*.json` (`bench.pretrained_compare`: the same checkpoint
-against the seed's HF loop) and `bench/results/calibration_*.json` between
+against the seed's HF loop), `bench/results/sparse_entities*.json` (`bench.sparse_entities`:
+`ner` against the HF loop on sparse, unseen entities) and `bench/results/calibration_*.json`
+between
 `<!-- quality:start -->` and `<!-- quality:end -->`; everything else in BENCHMARKS.md is
 left as it is.
 """
@@ -146,8 +148,31 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
     return ours[key]["mean"] - theirs[key]["mean"]
 
 
-def compare_section(results: dict[str, Any], path: Path) -> list[str]:
-    """The same-checkpoint comparison with the seed's HF loop (bench.pretrained_compare)."""
+def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],
+                                                        dict[str, Any]]]:
+    """The comparison files grouped by budget, each group's systems merged: a comparison may
+    run as one process per system (`--systems`), each writing its own file.
+
+    RETURNS: Per budget, the files' (meta, path) and {"budget", "systems"}.
+    """
+    groups: dict[str, tuple[list[tuple[dict[str, Any], Path]], dict[str, Any]]] = {}
+    for path in paths:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        key = json.dumps(results["budget"], sort_keys=True)
+        runs, merged = groups.setdefault(key, ([], {"budget": results["budget"],
+                                                      "systems": {}}))
+        runs.append((results["meta"], path))
+        merged["systems"].update(results["systems"])
+    return list(groups.values())
+
+
+def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any]
+                    ) -> list[str]:
+    """The same-checkpoint comparison with the seed's HF loop (bench.pretrained_compare).
+
+    runs: The (meta, path) of each file the systems come from.
+    results: {"budget": ..., "systems": ...} (see `merged_comparisons`).
+    """
     md = MarkdownRenderer()
     budget, systems = results["budget"], results["systems"]
     rows = []
@@ -166,7 +191,7 @@ def compare_section(results: dict[str, Any], path: Path) -> list[str]:
     lines = [
         f"### Same checkpoint, data and updates: spacy-albert vs the seed's HF loop "
         f"({budget['steps']:,} updates)", "",
-        run_line(results["meta"], path), "",
+        *(line for meta, path in runs for line in (run_line(meta, path), "")),
         f"Each system's learning rate is its best on dev from the grid {budget['lr_grid']} at "
         "seed 0 (dev score in the grid column: CoNLL F1 and/or SST-2 accuracy, averaged); "
         f"then {budget['seeds']} seeds at that rate, mean ± sd. {budget['schedule']}. "
@@ -192,14 +217,53 @@ def compare_section(results: dict[str, Any], path: Path) -> list[str]:
     return lines
 
 
+def sparse_section(results: dict[str, Any], path: Path) -> list[str]:
+    """spacy-albert's ner against the seed's HF loop on sparse, unseen entities
+    (bench.sparse_entities)."""
+    md = MarkdownRenderer()
+    setup, systems = results["setup"], results["systems"]
+    splits = setup["splits"]
+    rows = []
+    for name, system in systems.items():
+        seconds = [run["train_seconds"] for run in system["runs"]]
+        rows.append([f"`{name}`", str(len(system["runs"])),
+                     _score(system["summary"], "test_f1"), _score(system["summary"], "dev_f1"),
+                     f"{sum(seconds) / len(seconds) / 60:.1f} min"])
+    lines = [
+        "### Sparse, unseen entities in noisy text: `ner` vs the seed's HF loop", "",
+        run_line(results["meta"], path), "",
+        f"Built from CoNLL-2003 by `bench.sparse_entities`: {splits['train']['sentences']:,} "
+        f"training sentences ({splits['train']['mentions_per_sentence']:.2f} mentions per "
+        f"sentence); dev/test keep only entities whose text never occurs in training "
+        f"({splits['test']['sentences']:,} test sentences, {splits['test']['mentions']:,} "
+        f"mentions); {100 * setup['noise_share']:.0f} % of the sentences carry one @mention, "
+        "hashtag, URL, emoji or zero-width space. Both sides: the same checkpoint, "
+        f"{setup['epochs']} epochs of {setup['batch']} sentences ({setup['steps']:,} updates), "
+        f"warmup_linear with {setup['warmup']} warm-up updates to lr {setup['learn_rate']:g}, "
+        "the same seeds; seqeval entity F1, mean ± sd.", "",
+        md.table(rows, ["system", "seeds", "test F1", "dev F1", "train time / run"], "lrrrr"),
+        "",
+    ]
+    hf = systems.get("hf-ner", {}).get("summary")
+    for name, system in systems.items():
+        gap = None if hf is None or name == "hf-ner" else _gap(system["summary"], hf, "test_f1")
+        if gap is not None:
+            lines += [f"`{name}`: test F1 {gap:+.1f} points against `hf-ner`'s mean.", ""]
+    return lines
+
+
 def render(results_dir: Path = RESULTS) -> str:
     lines = [START, "", "## Accuracy on real data and confidence (generated by "
              "`python -m bench.render_quality`)", ""]
     for pattern, section in (("en_pretrained_*.json", pretrained_section),
-                             ("pretrained_compare*.json", compare_section),
+                             ("sparse_entities*.json", sparse_section),
                              ("calibration_*.json", calibration_section)):
         for path in sorted(results_dir.glob(pattern)):
             lines += section(json.loads(path.read_text(encoding="utf-8")), path)
+        if pattern.startswith("en_pretrained"):  # the HF comparison follows the joint run
+            for runs, merged in merged_comparisons(sorted(
+                    results_dir.glob("pretrained_compare*.json"))):
+                lines += compare_section(runs, merged)
     return "\n".join(lines + [END])
 
 

@@ -73,9 +73,11 @@ RANDOM_INIT_RECIPE = TrainingRecipe(
     overrides={
         "training.optimizer.learn_rate.initial_rate": 0.001,
         "training.optimizer.learn_rate.warmup_steps": 30,
+        "components.transformer.learn_rate_scale": 1,
     },
     reason="randomly initialised weights stay near chance at the shipped configs' "
-    "fine-tuning learning rate, which is meant for pretrained weights",
+    "fine-tuning learning rate for the encoder, which is meant for pretrained weights: "
+    "here the encoder learns at the heads' rate",
 )
 PRETRAINED_RECIPE = TrainingRecipe(
     init="pretrained",

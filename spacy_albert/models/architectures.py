@@ -4,8 +4,9 @@ v2 puts the run-time knobs (inference precision, chunk sizes) in the config; v1 
 unchanged for pipelines saved by 0.1.0.
 """
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
+from spacy.ml.models.parser import build_tb_parser_model
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
@@ -23,7 +24,10 @@ from .encoder import (
     AlbertTransformerModel,
     InferenceDtype,
 )
+from .neighbours import with_neighbours
 from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS
+
+PARSER_ARCH_NAME = "spacy-albert.TransitionBasedParser.v1"
 
 
 def _own_encoder(
@@ -150,3 +154,30 @@ def albert_tok2vec_transformer_v1(
         name, get_spans, pooling, tokenizer_config, transformer_config, mixed_precision,
         grad_scaler_config, inference_dtype, grad_factor=grad_factor,  # type: ignore[arg-type]
     )
+
+
+
+
+@registry.architectures(PARSER_ARCH_NAME)
+def transition_based_parser_v1(
+    tok2vec: Model[list[Doc], list[Floats2d]],
+    state_type: Literal["parser", "ner"],
+    extra_state_tokens: bool,
+    hidden_width: int,
+    maxout_pieces: int,
+    use_upper: bool,
+    nO: Optional[int] = None,
+    neighbours: bool = True,
+) -> Model:
+    """spaCy's `TransitionBasedParser.v2`, each token's vector joined with those of the
+    tokens before and after it in its sentence (`with_neighbours`).
+
+    spaCy's `ner` reads one token at a time with no look-ahead (its state features are the
+    next token, the open entity's first token and the one before it), so whether an entity
+    goes on past a token (BILUO's U vs B, L vs I) had to come from that token's vector
+    alone. The neighbours wrap `tok2vec`, so the listener stays at `model.tok2vec`
+    (sourcing with `replace_listeners` works as for spaCy's parser).
+    """
+    return build_tb_parser_model(with_neighbours(tok2vec) if neighbours else tok2vec,
+                                 state_type, extra_state_tokens, hidden_width, maxout_pieces,
+                                 use_upper, nO)

@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Optional, TypeVar
 
 from spacy.attrs import ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, SENT_START
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..models.batch import doc_trf_data, slice_trf_data
 from ..models.memory import release_freed_heap
+from ..models.neighbours import sentence_ends
 
-SENTENCE_FINAL = frozenset(".!?;…。！？；")
 # Annotation copied into segments when the doc has it (entities only when asked: the
 # whole doc's entity array is 32 MB per 1M tokens): (has_annotation name, attrs).
 SENTENCE_ATTRS = ("SENT_START", [SENT_START])
@@ -64,13 +64,6 @@ def results_per_doc(
     return [next(batched) if len(doc) <= max_tokens else segmented(doc) for doc in docs]
 
 
-def ends_sentence(token: Token, use_sentences: bool) -> bool:
-    """Whether a segment may end after this token."""
-    if use_sentences:
-        return token.i + 1 == len(token.doc) or bool(token.doc[token.i + 1].is_sent_start)
-    return token.is_space or token.text in SENTENCE_FINAL
-
-
 def segment_bounds(doc: Doc, max_tokens: int) -> list[tuple[int, int]]:
     """Consecutive token ranges covering the doc, each at most max_tokens long.
 
@@ -79,15 +72,14 @@ def segment_bounds(doc: Doc, max_tokens: int) -> list[tuple[int, int]]:
     RETURNS (list[tuple[int, int]]): (start, end) pairs; one pair if the doc fits.
     """
     checked_max_tokens("segments", max_tokens)
-    use_sentences = doc.has_annotation("SENT_START")
+    ends = sentence_ends(doc)
     bounds = []
     start = 0
     while len(doc) - start > max_tokens:
         end = start + max_tokens
         earliest = start + max(1, max_tokens // 2)
-        sentence_ends = (i + 1 for i in range(end - 1, earliest - 1, -1)
-                         if ends_sentence(doc[i], use_sentences))
-        cut = next(sentence_ends, end)
+        cuts = (i + 1 for i in range(end - 1, earliest - 1, -1) if ends[i])
+        cut = next(cuts, end)
         bounds.append((start, cut))
         start = cut
     bounds.append((start, len(doc)))

@@ -2,27 +2,31 @@
 
 It is spacy-transformers' `Transformer` (listeners, `doc._.trf_data`, batching by
 length) with ALBERT defaults and the `spacy-albert.AlbertTransformer.v2` model, plus a
-clear error when a saved pipeline's weights are damaged.
+clear error when a saved pipeline's weights are damaged, and its own learning rate: a
+pretrained encoder is fine-tuned at a small fraction of the rate its freshly initialised
+heads need (`learn_rate_scale`).
 """
 
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from pickle import UnpicklingError
-from typing import Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import srsly
 import torch
 from safetensors import SafetensorError
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.training import Example
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.pipeline_component import Transformer
-from thinc.api import Config, Model
+from thinc.api import Config, Model, Optimizer
 
 DEFAULT_CONFIG_STR = """
 [albert_transformer]
 max_batch_items = 4096
+learn_rate_scale = 1.0
 
 [albert_transformer.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
@@ -65,8 +69,46 @@ class CorruptModelError(ValueError):
     """A saved pipeline's transformer weights cannot be read."""
 
 
+class ScaledOptimizer:
+    """The wrapped optimizer, its steps scaled by `scale` (thinc's `lr_scale`, which scales
+    the update and the weight decay); moments, update counts and schedules stay the wrapped
+    optimizer's."""
+
+    def __init__(self, optimizer: Optimizer, scale: float) -> None:
+        self.optimizer = optimizer
+        self.scale = scale
+
+    def __call__(self, key: Any, weights: Any, gradient: Any, *, lr_scale: float = 1.0) -> Any:
+        return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.optimizer, name)
+
+
 class AlbertTransformer(Transformer):
-    """spacy-transformers' Transformer, with a clear error for damaged model files."""
+    """spacy-transformers' Transformer, with a clear error for damaged model files and
+    its own learning rate (`learn_rate_scale` times the optimizer's)."""
+
+    def __init__(self, *args: Any, learn_rate_scale: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not learn_rate_scale > 0:
+            raise ValueError(f"[{self.name}] learn_rate_scale must be > 0, got {learn_rate_scale}")
+        self.learn_rate_scale = learn_rate_scale
+
+    def _scaled(self, sgd: Optional[Optimizer]) -> Any:
+        if sgd is None or self.learn_rate_scale == 1.0:
+            return sgd
+        return ScaledOptimizer(sgd, self.learn_rate_scale)
+
+    def update(self, examples: Iterable[Example], *, drop: float = 0.0,
+               sgd: Optional[Optimizer] = None,
+               losses: Optional[dict[str, float]] = None) -> dict[str, float]:
+        # The last listener's backprop steps the encoder when `sgd` is given here.
+        return super().update(examples, drop=drop, sgd=self._scaled(sgd), losses=losses)
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        # What `nlp.update` (and so `spacy train`) calls after every component's update.
+        super().finish_update(self._scaled(sgd))
 
     def __call__(self, doc: Doc) -> Doc:
         single_thread_torch_if_forked()
@@ -117,6 +159,7 @@ def make_albert_transformer(
     model: Model[list[Doc], FullTransformerBatch],
     set_extra_annotations: Callable[[list[Doc], FullTransformerBatch], None],
     max_batch_items: int,
+    learn_rate_scale: float,
 ) -> AlbertTransformer:
     """Construct the shared ALBERT encoder component.
 
@@ -124,7 +167,11 @@ def make_albert_transformer(
         `spacy-albert.AlbertTransformer.v2`.
     set_extra_annotations (Callable): Sets extra annotations after `doc._.trf_data`.
     max_batch_items (int): Upper bound on padded pieces per inner batch (memory knob).
+    learn_rate_scale (float): The encoder's steps are this times the optimizer's (whose
+        rate the heads get): below 1 fine-tunes a pretrained encoder gently while the
+        heads, freshly initialised, learn at their own pace.
     """
     return AlbertTransformer(
-        nlp.vocab, model, set_extra_annotations, max_batch_items=max_batch_items, name=name
+        nlp.vocab, model, set_extra_annotations, max_batch_items=max_batch_items, name=name,
+        learn_rate_scale=learn_rate_scale,
     )

@@ -55,8 +55,49 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
                     "hf-ner": system("token classifier", 5e-5, test_f1=79.0),
                     "hf-sst2": system("sequence classifier", 1e-4, dev_acc=85.5)},
     }
-    text = "\n".join(compare_section(results, RESULTS / "pretrained_compare_x.json"))
+    meta = results.pop("meta")
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert "| 80.5 ± 0.4 |" in text and "| 79.0 ± 0.4 |" in text
     assert "CoNLL test F1 +1.5 points against `hf-ner`'s mean" in text
     assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
     assert "(300 updates)" in text and "2.0 min" in text
+
+
+def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
+    from bench.render_quality import merged_comparisons
+
+    def write(name, budget, systems):
+        path = tmp_path / name
+        path.write_text(json.dumps({"meta": {"command": name}, "budget": budget,
+                                    "systems": systems}))
+        return path
+
+    short, long = {"steps": 300}, {"steps": 3000}
+    paths = [write("a.json", short, {"albert-document": 1}),
+             write("b.json", short, {"hf-ner": 2, "hf-sst2": 3}),
+             write("c.json", long, {"hf-ner": 4})]
+    (first_runs, first), (second_runs, second) = merged_comparisons(paths)
+    assert [path.name for _, path in first_runs] == ["a.json", "b.json"]
+    assert first == {"budget": short, "systems": {"albert-document": 1, "hf-ner": 2, "hf-sst2": 3}}
+    assert [meta["command"] for meta, _ in second_runs] == ["c.json"]
+    assert second["systems"] == {"hf-ner": 4}
+
+
+def test_sparse_section_reports_each_system_and_the_gap():
+    from bench.render_quality import sparse_section
+
+    def system(test_f1):
+        return {"runs": [{"train_seconds": 90.0}] * 3,
+                "summary": {"test_f1": {"mean": test_f1, "std": 0.5},
+                            "dev_f1": {"mean": test_f1 + 2, "std": 0.3}}}
+
+    split = {"sentences": 1000, "mentions": 600, "mentions_per_sentence": 0.6}
+    results = {"meta": {"command": "python -m bench.sparse_entities --seeds 3"},
+               "setup": {"splits": {"train": split, "dev": split, "test": split},
+                         "noise_share": 0.3, "epochs": 3, "batch": 16, "steps": 638,
+                         "warmup": 63, "learn_rate": 5e-5},
+               "systems": {"hf-ner": system(42.0), "albert-ner/default": system(40.0)}}
+    text = "\n".join(sparse_section(results, RESULTS / "sparse_entities_x.json"))
+    assert "| `hf-ner` | 3 | 42.0 ± 0.5 | 44.0 ± 0.3 | 1.5 min |" in text
+    assert "`albert-ner/default`: test F1 -2.0 points against `hf-ner`'s mean." in text
+    assert "638 updates" in text and "30 % of the sentences" in text

@@ -89,7 +89,8 @@ def test_cli_builds_and_rejects_bad_input(tmp_path):
     assert json.loads((out / "config.json").read_text())["vocab_size"] == 500
     # A random-init model: the overrides that make it learn are printed and saved.
     flags = ("--training.optimizer.learn_rate.initial_rate 0.001 "
-             "--training.optimizer.learn_rate.warmup_steps 30")
+             "--training.optimizer.learn_rate.warmup_steps 30 "
+             "--components.transformer.learn_rate_scale 1")
     assert flags in result.output and RANDOM_INIT_RECIPE.cli_flags() == flags
     recipe = json.loads((out / TRAINING_RECIPE_FILE).read_text())
     assert recipe["init"] == "random" and recipe["overrides"] == dict(RANDOM_INIT_RECIPE.overrides)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import spacy
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin, Span
 
 from spacy_albert.confidence.entity_scores import entity_scores
 from spacy_albert.confidence.outcomes import collect_predictions, predict_pairs
@@ -43,8 +43,18 @@ def test_the_encoder_is_not_run_again(scored_nlp, dev_docs):
         handle.remove()
 
 
+def reversed_words(doc):
+    """The doc's words in reverse order, entities kept: a context the ner never saw, so
+    it makes errors to rank (on the dev docs themselves the trained ner makes ~2)."""
+    n = len(doc)
+    reversed_doc = Doc(doc.vocab, words=[token.text for token in reversed(doc)])
+    reversed_doc.ents = [Span(reversed_doc, n - ent.end, n - ent.start, ent.label_)
+                         for ent in doc.ents]
+    return reversed_doc
+
+
 def test_lowest_scores_are_where_the_errors_are(scored_nlp, dev_docs):
-    pairs = predict_pairs(scored_nlp, dev_docs)
+    pairs = predict_pairs(scored_nlp, dev_docs + [reversed_words(doc) for doc in dev_docs])
     ents = collect_predictions(pairs, [], entities=True).entities
     errors = ~ents.correct
     assert 3 <= errors.sum() < len(errors)

@@ -159,3 +159,58 @@ def test_unresolvable_model_name_gives_one_clear_error(monkeypatch):
     with pytest.raises(ModelNotFoundError, match="init-model") as info:
         nlp.initialize()
     assert "no-such-albert-xyz" in str(info.value)
+
+
+def one_update(pipeline_dir, learn_rate_scale):
+    """Encoder and ner weights before and after one seeded update at this scale."""
+    import torch
+    from spacy.training import Example
+    from thinc.api import Adam
+
+    nlp = spacy.load(pipeline_dir)
+    nlp.get_pipe("transformer").learn_rate_scale = learn_rate_scale
+    text = EN_TEXTS[1]
+    reference = nlp.make_doc(text)
+    reference.ents = [reference.char_span(text.index("Lisbon"), text.index("Lisbon") + 6, "LOC")]
+    reference.cats = {"POSITIVE": 1.0, "NEGATIVE": 0.0}
+    encoder = next(node for node in nlp.get_pipe("transformer").model.walk()
+                   if node.shims).shims[0]._model
+    ner = nlp.get_pipe("ner").model
+
+    def weights():
+        return ([p.detach().clone() for p in encoder.parameters()],
+                [ner.get_ref("lower").get_param("W").copy()])
+
+    before = weights()
+    torch.manual_seed(0)  # the encoder's own dropout
+    optimizer = Adam(0.001)
+    nlp.update([Example(nlp.make_doc(text), reference)], sgd=optimizer, drop=0.0)
+    # spaCy steps each component right after its own update, so the encoder's gradient,
+    # which the heads' updates send back, is applied at the next update's step: take it now.
+    nlp.get_pipe("transformer").finish_update(optimizer)
+    after = weights()
+    return ([a - b for a, b in zip(after[0], before[0])],
+            [a - b for a, b in zip(after[1], before[1])])
+
+
+def test_learn_rate_scale_scales_the_encoder_steps_only(en_pipeline_dir):
+    import numpy
+
+    encoder_full, ner_full = one_update(en_pipeline_dir, 1.0)
+    encoder_scaled, ner_scaled = one_update(en_pipeline_dir, 0.25)
+    moved = [i for i, delta in enumerate(encoder_full) if delta.abs().max() > 0]
+    assert moved, "the update left the encoder as it was"
+    for i in moved:
+        assert (encoder_scaled[i] - 0.25 * encoder_full[i]).abs().max() <= (
+            1e-4 * encoder_full[i].abs().max() + 1e-9)
+    for full, scaled in zip(ner_full, ner_scaled):
+        numpy.testing.assert_allclose(scaled, full, rtol=1e-5, atol=1e-8)
+
+
+def test_learn_rate_scale_is_a_config_setting(en_pipeline_dir):
+    nlp = spacy.load(en_pipeline_dir)
+    assert nlp.get_pipe("transformer").learn_rate_scale == nlp.config["components"][
+        "transformer"]["learn_rate_scale"]
+    with pytest.raises(ValueError, match="learn_rate_scale must be > 0"):
+        spacy.load(en_pipeline_dir, config={"components": {"transformer": {
+            "learn_rate_scale": 0.0}}})
