@@ -21,7 +21,8 @@ ONNX_CONTENDERS = ("torch_fp32", "torch_int8", "onnx_fp32", "onnx_int8")
 
 
 def run_line(run: dict[str, Any], path: Path) -> str:
-    flags = ", ".join(run.get("cpu_kernel_flags", []))
+    # bench.machine's meta lists the kernel flags; bench.meta's keeps them in cpu_info.
+    flags = ", ".join(run.get("cpu_kernel_flags") or run.get("cpu_info", {}).get("flags", []))
     return (
         f"`{run['command']}` → `{path.relative_to(ROOT)}` ({run.get('date', '?')}; "
         f"{run.get('cpu', '?')}; flags: {flags}; {run.get('threads', '?')} thread(s); "

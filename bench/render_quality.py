@@ -158,7 +158,9 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
     groups: dict[str, tuple[list[tuple[dict[str, Any], Path]], dict[str, Any]]] = {}
     for path in paths:
         results = json.loads(path.read_text(encoding="utf-8"))
-        key = json.dumps(results["budget"], sort_keys=True)
+        # The same budget and data (its counts), wherever the files lay on the machine.
+        key = json.dumps({name: value for name, value in results["budget"].items()
+                          if name not in ("model", "corpus")}, sort_keys=True)
         runs, merged = groups.setdefault(key, ([], {"budget": results["budget"],
                                                       "systems": {}}))
         runs.append((results["meta"], path))
@@ -203,6 +205,10 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
                  "llrrrrrrr"),
         "",
     ]
+    if not any(name.startswith("albert") for name in systems):
+        lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
+                  "loop's side only (run the same command with `--systems albert-document`).",
+                  ""]
     for ours in (name for name in systems if name.startswith("albert")):
         mine = systems[ours]["summary"]
         ner_gap = _gap(mine, systems.get("hf-ner", {}).get("summary", {}), "test_conll_f1")

@@ -61,6 +61,10 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "CoNLL test F1 +1.5 points against `hf-ner`'s mean" in text
     assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
     assert "(300 updates)" in text and "2.0 min" in text
+    assert "No spacy-albert system" not in text
+    del results["systems"]["albert-document"]
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert "No spacy-albert system has run at this budget yet" in text
 
 
 def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):

@@ -59,15 +59,23 @@ def test_sample_keeps_the_entity_share_and_only_unseen_mentions() -> None:
 def test_ner_config_sets_the_budget_and_the_variant(tmp_path: Path) -> None:
     config = ner_config(tmp_path / "model", tmp_path / "train.spacy", tmp_path / "dev.spacy",
                         steps=60, batch=16, learn_rate=5e-5, seed=2,
-                        overrides=VARIANTS["heads-x20"], log=tmp_path / "log.jsonl")
+                        overrides=VARIANTS["spacy-parser-heads-x1"], log=tmp_path / "log.jsonl")
     training = config["training"]
     assert training["max_steps"] == 59 and training["eval_frequency"] == 59
     assert training["batcher"]["size"] == 16
     schedule = training["optimizer"]["learn_rate"]
     assert schedule["warmup_steps"] == 6 and schedule["total_steps"] == 60
-    # The encoder learns at the given rate, the heads at 20 times it.
-    assert config["components"]["transformer"]["learn_rate_scale"] == 0.05
-    assert schedule["initial_rate"] == pytest.approx(1e-3)
+    # The encoder learns at the given rate, here so do the heads; spaCy's own parser model.
+    assert config["components"]["transformer"]["learn_rate_scale"] == 1.0
+    assert schedule["initial_rate"] == pytest.approx(5e-5)
+    ner_model = config["components"]["ner"]["model"]
+    assert ner_model["@architectures"] == "spacy.TransitionBasedParser.v2"
+    assert "neighbours" not in ner_model
+    # As shipped: the heads at 20 times the encoder's rate.
+    shipped = ner_config(tmp_path / "model", tmp_path / "train.spacy", tmp_path / "dev.spacy",
+                         steps=60, batch=16, learn_rate=5e-5, seed=2, overrides={},
+                         log=tmp_path / "log.jsonl")
+    assert shipped["training"]["optimizer"]["learn_rate"]["initial_rate"] == pytest.approx(1e-3)
     assert config["system"]["seed"] == 2
 
 
@@ -109,6 +117,7 @@ def test_both_sides_train_and_score_on_the_same_sentences(tiny_albert: Path,  # 
         assert [run["seed"] for run in system["runs"]] == [0, 1]
         assert {"dev_f1", "test_f1"} == set(system["summary"])
     # --skip-hf keeps the HF runs of the file and adds a variant.
-    again = run("--variants", "heads-x20", "--skip-hf")
+    again = run("--variants", "spacy-parser-heads-x1", "--skip-hf")
     assert again["systems"]["hf-ner"] == results["systems"]["hf-ner"]
-    assert set(again["systems"]) == {"hf-ner", "albert-ner/default", "albert-ner/heads-x20"}
+    assert set(again["systems"]) == {"hf-ner", "albert-ner/default",
+                                     "albert-ner/spacy-parser-heads-x1"}
