@@ -156,8 +156,6 @@ def albert_tok2vec_transformer_v1(
     )
 
 
-
-
 @registry.architectures(PARSER_ARCH_NAME)
 def transition_based_parser_v1(
     tok2vec: Model[list[Doc], list[Floats2d]],
@@ -173,9 +171,9 @@ def transition_based_parser_v1(
     tokens before and after it in its sentence (`with_neighbours`).
 
     spaCy's `ner` reads one token at a time with no look-ahead (its state features are the
-    next token, the open entity's first token and the one before it), so whether an entity
-    goes on past a token (BILUO's U vs B, L vs I) had to come from that token's vector
-    alone. The neighbours wrap `tok2vec`, so the listener stays at `model.tok2vec`
+    token it labels, the open entity's first token and the token before), so whether an
+    entity goes on past a token (BILUO's U vs B, L vs I) had to come from that token's
+    vector alone. The neighbours wrap `tok2vec`, so the listener stays at `model.tok2vec`
     (sourcing with `replace_listeners` works as for spaCy's parser).
     """
     return build_tb_parser_model(with_neighbours(tok2vec) if neighbours else tok2vec,
