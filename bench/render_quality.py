@@ -249,7 +249,15 @@ def sparse_section(results: dict[str, Any], path: Path) -> list[str]:
         "the same seeds; seqeval entity F1, mean ± sd.", "",
         md.table(rows, ["system", "seeds", "test F1", "dev F1", "train time / run"], "lrrrr"),
         "",
+        "`albert-ner/default` is `configs/ner.cfg` as shipped (each token read with its "
+        "sentence neighbours, the heads at 20 times the encoder's rate); "
+        "`albert-ner/spacy-parser-heads-x1` is spaCy's own parser model with the heads at "
+        "the encoder's rate, as the configs were before.",
+        "",
     ]
+    if not results["meta"].get("complete", True):
+        lines += ["The run was stopped before it finished: the rows are the runs it completed.",
+                  ""]
     hf = systems.get("hf-ner", {}).get("summary")
     for name, system in systems.items():
         gap = None if hf is None or name == "hf-ner" else _gap(system["summary"], hf, "test_f1")

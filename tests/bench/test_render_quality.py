@@ -105,3 +105,7 @@ def test_sparse_section_reports_each_system_and_the_gap():
     assert "| `hf-ner` | 3 | 42.0 ± 0.5 | 44.0 ± 0.3 | 1.5 min |" in text
     assert "`albert-ner/default`: test F1 -2.0 points against `hf-ner`'s mean." in text
     assert "638 updates" in text and "30 % of the sentences" in text
+    assert "stopped before it finished" not in text
+    results["meta"]["complete"] = False
+    text = "\n".join(sparse_section(results, RESULTS / "sparse_entities_x.json"))
+    assert "The run was stopped before it finished" in text
