@@ -14,7 +14,6 @@ what `python -m spacy_albert calibrate` would print for each split.
 import argparse
 import json
 import os
-import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from spacy_albert.confidence.fit import (  # noqa: E402
     uncalibrated_predictions,
 )
 
+from .fairness import mean_sd  # noqa: E402
 from .machine import run_meta  # noqa: E402
 from .meta import load_average  # noqa: E402
 
@@ -54,13 +54,6 @@ def split_report(result: CalibrationResult, seed: Optional[int]) -> dict[str, An
     }
 
 
-def mean_sd(values: Sequence[float]) -> dict[str, float]:
-    return {
-        "mean": statistics.fmean(values),
-        "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-    }
-
-
 def summarize(splits: Sequence[dict[str, Any]], min_precision: float) -> dict[str, Any]:
     """Per head: mean ± sd ECE before/after, and in how many splits calibration lowered
     it; for entities: the measured precision at the chosen threshold against the ask."""
@@ -70,8 +63,8 @@ def summarize(splits: Sequence[dict[str, Any]], min_precision: float) -> dict[st
         heads[name] = {
             "kind": rows[0]["kind"],
             "n_measured": rows[0]["n_measured"],
-            "ece_before": mean_sd([row["ece_before"] for row in rows]),
-            "ece_after": mean_sd([row["ece_after"] for row in rows]),
+            "ece_before": mean_sd([row["ece_before"] for row in rows], digits=None),
+            "ece_after": mean_sd([row["ece_after"] for row in rows], digits=None),
             "splits_lower": sum(row["ece_after"] < row["ece_before"] for row in rows),
             "splits_unchanged": sum(row["ece_after"] == row["ece_before"] for row in rows),
             "splits": len(rows),
@@ -82,8 +75,9 @@ def summarize(splits: Sequence[dict[str, Any]], min_precision: float) -> dict[st
     if measured:
         summary["entity_threshold"] = {
             "min_precision": min_precision,
-            "precision": mean_sd(measured),
-            "recall": mean_sd([t["recall"] for t in thresholds if t["precision"] is not None]),
+            "precision": mean_sd(measured, digits=None),
+            "recall": mean_sd([t["recall"] for t in thresholds if t["precision"] is not None],
+                              digits=None),
             "within_3_points": sum(abs(p - min_precision) <= 0.03 + 1e-9 for p in measured),
             "at_least_ask_minus_3_points": sum(p >= min_precision - 0.03 - 1e-9
                                                for p in measured),

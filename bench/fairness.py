@@ -143,7 +143,11 @@ def learned(dev_scores: Mapping[float, Mapping[str, float]], task: str,
     return any(not at_chance(task, scores[task], majority) for scores in dev_scores.values())
 
 
-def mean_sd(values: Sequence[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (0 for one value), rounded to 2 decimals."""
+def mean_sd(values: Sequence[float], digits: Optional[int] = 2) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for one value), rounded to `digits` decimals
+    (None: unrounded, for small quantities such as calibration errors)."""
+    mean = statistics.fmean(values)
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return {"mean": round(statistics.fmean(values), 2), "sd": round(sd, 2), "n": len(values)}
+    if digits is not None:
+        mean, sd = round(mean, digits), round(sd, digits)
+    return {"mean": mean, "sd": sd, "n": len(values)}

@@ -26,7 +26,6 @@ and test. The results file is rewritten after every run.
 import argparse
 import os
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import srsly  # noqa: E402
 import torch  # noqa: E402
 
+from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import CONTEXTS, Context, SplitData, load_split  # noqa: E402
 from .pretrained_systems import (  # noqa: E402
@@ -88,9 +88,7 @@ class SystemResult:
             for metric in ("conll_f1", "sst2_accuracy"):
                 values = [getattr(getattr(run, split), metric) for run in self.runs]
                 if values and values[0] is not None:
-                    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-                    out[f"{split}_{metric}"] = {"mean": round(statistics.mean(values), 2),
-                                                "std": round(spread, 2)}
+                    out[f"{split}_{metric}"] = mean_sd(values)
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def calibration_section(results: dict[str, Any], path: Path) -> list[str]:
 
 def _score(summary: dict[str, Any], key: str) -> str:
     value = summary.get(key)
-    return "–" if value is None else f"{value['mean']:.1f} ± {value['std']:.1f}"
+    return "–" if value is None else f"{value['mean']:.1f} ± {value['sd']:.1f}"
 
 
 def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[float]:

@@ -26,7 +26,6 @@ import math
 import os
 import random
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from spacy_albert.convert import write_docbin  # noqa: E402
 
 from .accuracy import REMOVE, set_dotted, set_learn_rate, spacy_train  # noqa: E402
 from .data import TaggedSentence, conll_sentences, find_data_dir, iob_tags  # noqa: E402
+from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import SplitData  # noqa: E402
 from .pretrained_systems import CompareBudget, entity_f1, hf_trainer  # noqa: E402
@@ -166,13 +166,8 @@ class RunScore:
 
 
 def summary(runs: Sequence[RunScore]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for split in ("dev", "test"):
-        values = [getattr(run, f"{split}_f1") for run in runs]
-        out[f"{split}_f1"] = {"mean": round(statistics.mean(values), 2),
-                              "std": round(statistics.stdev(values), 2) if len(values) > 1
-                              else 0.0}
-    return out
+    return {f"{split}_f1": mean_sd([getattr(run, f"{split}_f1") for run in runs])
+            for split in ("dev", "test")}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

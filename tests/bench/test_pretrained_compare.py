@@ -226,8 +226,8 @@ def test_sweep_picks_the_rate_on_dev_then_trains_the_other_seeds_at_it() -> None
     assert [run.test.conll_f1 for run in result.runs] == [75.0, 76.0, 77.0]
     assert result.runs[0].train_words_per_s == 50.0
     summary = result.summary()
-    assert summary["dev_conll_f1"] == {"mean": 81.0, "std": 1.0}
-    assert summary["test_sst2_accuracy"] == {"mean": 90.0, "std": 0.0}
+    assert summary["dev_conll_f1"] == {"mean": 81.0, "sd": 1.0, "n": 3}
+    assert summary["test_sst2_accuracy"] == {"mean": 90.0, "sd": 0.0, "n": 3}
     # What the rate was picked by, written for the renderer (bench.render_quality).
     assert result.to_json()["lr_selection"] == {"5e-05": 82.5, "0.0001": 85.0, "0.0002": 80.0}
     assert len(saves) == len(calls) + 1  # after every run, and once the rate is chosen

@@ -38,9 +38,9 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     def system(description, rate, test_f1=None, dev_acc=None):
         summary = {}
         if test_f1 is not None:
-            summary["test_conll_f1"] = {"mean": test_f1, "std": 0.4}
+            summary["test_conll_f1"] = {"mean": test_f1, "sd": 0.4}
         if dev_acc is not None:
-            summary["dev_sst2_accuracy"] = {"mean": dev_acc, "std": 0.2}
+            summary["dev_sst2_accuracy"] = {"mean": dev_acc, "sd": 0.2}
         scores = {"conll_f1": test_f1, "sst2_accuracy": dev_acc}
         selection = [value for value in scores.values() if value is not None][0]
         return {"description": description, "lr_search": {"5e-05": scores, f"{rate:g}": scores},
@@ -92,8 +92,8 @@ def test_sparse_section_reports_each_system_and_the_gap():
 
     def system(test_f1):
         return {"runs": [{"train_seconds": 90.0}] * 3,
-                "summary": {"test_f1": {"mean": test_f1, "std": 0.5},
-                            "dev_f1": {"mean": test_f1 + 2, "std": 0.3}}}
+                "summary": {"test_f1": {"mean": test_f1, "sd": 0.5},
+                            "dev_f1": {"mean": test_f1 + 2, "sd": 0.3}}}
 
     split = {"sentences": 1000, "mentions": 600, "mentions_per_sentence": 0.6}
     results = {"meta": {"command": "python -m bench.sparse_entities --seeds 3"},
