@@ -10,7 +10,14 @@ from spacy.util import load_config, load_model_from_config
 from transformers import AutoModel, AutoTokenizer
 from typer.testing import CliRunner
 
-from spacy_albert.checkpoints.pretrain import Block, make_blocks, mask_batch, pretrain
+from spacy_albert.checkpoints.pretrain import (
+    Block,
+    load_mlm_model,
+    make_blocks,
+    mask_batch,
+    masked_lm_loss,
+    pretrain,
+)
 from spacy_albert.cli import app
 from tests.conftest import CONFIGS, CORPUS
 
@@ -96,6 +103,28 @@ def test_make_blocks_packs_lines_within_length(en_model_dir):
     assert all(0 < len(block.ids) <= 30 and len(block.ids) == len(block.words) for block in blocks)
     expected = [i for ids in tokenizer(lines, add_special_tokens=False)["input_ids"] for i in ids]
     assert [i for block in blocks for i in block.ids] == expected
+
+
+def test_masked_positions_loss_equals_the_full_decoder_loss(en_model_dir):
+    """The decoder runs on masked pieces only; loss and gradients are HF's own."""
+    tokenizer = AutoTokenizer.from_pretrained(en_model_dir)
+    blocks = [Block(list(range(10, 10 + n)), list(range(n))) for n in (20, 12, 7)]
+    batch = mask_batch(blocks, tokenizer, torch.Generator().manual_seed(0))
+    model = load_mlm_model(en_model_dir)
+    model.eval()  # no dropout, so both passes see the same network
+
+    def loss_and_grads(compute):
+        model.zero_grad()
+        loss = compute()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    full, full_grads = loss_and_grads(lambda: model(**batch).loss)
+    masked, masked_grads = loss_and_grads(lambda: masked_lm_loss(model, batch))
+    assert torch.allclose(full, masked, atol=1e-5)
+    assert len(full_grads) == len(masked_grads)
+    for expected, got in zip(full_grads, masked_grads):
+        assert torch.allclose(expected, got, atol=1e-5)
 
 
 def test_whole_word_masking_masks_all_pieces_of_a_word(en_model_dir):
