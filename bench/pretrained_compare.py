@@ -39,6 +39,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import srsly  # noqa: E402
 import torch  # noqa: E402
 
+from spacy_albert.checkpoints.pretrain import LOG_FILE as PRETRAIN_LOG  # noqa: E402
+
 from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import CONTEXTS, Context, SplitData, load_split  # noqa: E402
@@ -164,6 +166,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+def pretraining_log(model: Path) -> Optional[dict[str, Any]]:
+    """What `pretrain` did to the checkpoint (its log, less the per-step losses), if it ran."""
+    path = model / PRETRAIN_LOG
+    if not path.exists():
+        return None
+    log = srsly.read_json(path)
+    log.pop("losses", None)
+    return log
+
+
 def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
                  train: SplitData, splits: dict[Context, dict[str, SplitData]]) -> Trainer:
     if name in ("hf-ner", "hf-sst2"):
@@ -193,6 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "schedule": "AdamW, warmup_linear (10 % warm-up) to 0 at the last update, weight decay "
                     "0.01, gradient clipping 1.0",
         "model": str(args.model), "corpus": str(args.corpus),
+        "model_pretraining": pretraining_log(args.model),
         "conll_train_sentences": len(train.conll), "sst2_train_texts": len(train.sst),
         "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
                  for context, by_split in splits.items() for split, data in by_split.items()},

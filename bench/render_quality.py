@@ -148,24 +148,44 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
     return ours[key]["mean"] - theirs[key]["mean"]
 
 
+GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining")
+
+
 def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],
                                                         dict[str, Any]]]:
     """The comparison files grouped by budget, each group's systems merged: a comparison may
-    run as one process per system (`--systems`), each writing its own file.
+    run as one process per system (`--systems`), each writing its own file. A file run on a
+    checkpoint after continued pretraining names its systems "<system> @ <checkpoint dir>".
 
-    RETURNS: Per budget, the files' (meta, path) and {"budget", "systems"}.
+    RETURNS: Per budget, the files' (meta, path) and {"budget" (with every file's grid
+    rates), "systems", "pretraining" (per renamed system, the `pretrain` log)}.
     """
     groups: dict[str, tuple[list[tuple[dict[str, Any], Path]], dict[str, Any]]] = {}
     for path in paths:
         results = json.loads(path.read_text(encoding="utf-8"))
+        budget = results["budget"]
         # The same budget and data (its counts), wherever the files lay on the machine.
-        key = json.dumps({name: value for name, value in results["budget"].items()
-                          if name not in ("model", "corpus")}, sort_keys=True)
-        runs, merged = groups.setdefault(key, ([], {"budget": results["budget"],
-                                                      "systems": {}}))
+        key = json.dumps({name: value for name, value in budget.items()
+                          if name not in GROUPING_IGNORES}, sort_keys=True)
+        runs, merged = groups.setdefault(key, ([], {"budget": dict(budget), "systems": {},
+                                                      "pretraining": {}}))
         runs.append((results["meta"], path))
-        merged["systems"].update(results["systems"])
+        merged["budget"]["lr_grid"] = sorted({*merged["budget"]["lr_grid"], *budget["lr_grid"]})
+        pretraining = budget.get("model_pretraining")
+        for name, system in results["systems"].items():
+            if pretraining:
+                name = f"{name} @ {Path(budget['model']).name}"
+                merged["pretraining"][name] = pretraining
+            merged["systems"][name] = system
     return list(groups.values())
+
+
+def pretraining_line(name: str, log: dict[str, Any]) -> str:
+    corpus = ", ".join(f"`{Path(path).parent.name}/{Path(path).name}`" for path in log["corpus"])
+    return (f"`{name}`: the same checkpoint after `pretrain` (continued masked-LM) on "
+            f"{corpus} ({log['corpus_words']:,} words): {log['steps']:,} updates of "
+            f"{log['batch_size']} blocks of up to {log['max_length']} pieces at lr "
+            f"{log['learn_rate']:g}; it trains at the one rate in its grid column.")
 
 
 def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any]
@@ -173,7 +193,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
     """The same-checkpoint comparison with the seed's HF loop (bench.pretrained_compare).
 
     runs: The (meta, path) of each file the systems come from.
-    results: {"budget": ..., "systems": ...} (see `merged_comparisons`).
+    results: {"budget": ..., "systems": ..., "pretraining": ...} (see `merged_comparisons`).
     """
     md = MarkdownRenderer()
     budget, systems = results["budget"], results["systems"]
@@ -205,6 +225,8 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
                  "llrrrrrrr"),
         "",
     ]
+    lines += [line for name, log in results.get("pretraining", {}).items()
+              for line in (pretraining_line(name, log), "")]
     if not any(name.startswith("albert") for name in systems):
         lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
                   "loop's side only (run the same command with `--systems albert-document`).",

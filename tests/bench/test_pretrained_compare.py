@@ -256,6 +256,12 @@ def test_log_record_and_throughput(tmp_path: Path) -> None:
     assert read_throughput(log) == (900, 3)
 
 
+def test_pretraining_log_is_pretrains_log_without_the_losses(tmp_path: Path) -> None:
+    assert pretrained_compare.pretraining_log(tmp_path) is None
+    (tmp_path / "pretrain.json").write_text(json.dumps({"steps": 3, "losses": [3.0, 2.0, 1.0]}))
+    assert pretrained_compare.pretraining_log(tmp_path) == {"steps": 3}
+
+
 # ---------------------------------------------------------------- end to end
 
 
@@ -283,6 +289,7 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     assert "flags" in meta["cpu_info"]
     budget = results["budget"]
     assert budget["steps"] == 2 and budget["warmup"] == 1
+    assert budget["model_pretraining"] is None  # an imported checkpoint, not pretrain's
     assert budget["conll_train_sentences"] == 4 and budget["sst2_train_texts"] == 4
     assert budget["eval"]["document/test"] == {"conll_docs": 2, "sst2_texts": len(SST)}
     systems = results["systems"]

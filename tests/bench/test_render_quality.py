@@ -76,15 +76,33 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
                                     "systems": systems}))
         return path
 
-    short, long = {"steps": 300}, {"steps": 3000}
+    short = {"steps": 300, "lr_grid": [5e-5, 1e-4], "model": "/a/en-pretrained"}
+    long = {"steps": 3000, "lr_grid": [5e-5], "model": "/a/en-pretrained"}
+    # A run on a checkpoint after continued pretraining, at one rate, joins its budget.
+    tapt = {**short, "lr_grid": [2e-4], "model": "/b/en-tapt",
+            "model_pretraining": {"steps": 300}}
     paths = [write("a.json", short, {"albert-document": 1}),
              write("b.json", short, {"hf-ner": 2, "hf-sst2": 3}),
-             write("c.json", long, {"hf-ner": 4})]
+             write("c.json", long, {"hf-ner": 4}),
+             write("d.json", tapt, {"albert-document": 5})]
     (first_runs, first), (second_runs, second) = merged_comparisons(paths)
-    assert [path.name for _, path in first_runs] == ["a.json", "b.json"]
-    assert first == {"budget": short, "systems": {"albert-document": 1, "hf-ner": 2, "hf-sst2": 3}}
+    assert [path.name for _, path in first_runs] == ["a.json", "b.json", "d.json"]
+    assert first["budget"] == {**short, "lr_grid": [5e-5, 1e-4, 2e-4]}
+    assert first["systems"] == {"albert-document": 1, "hf-ner": 2, "hf-sst2": 3,
+                                "albert-document @ en-tapt": 5}
+    assert first["pretraining"] == {"albert-document @ en-tapt": {"steps": 300}}
     assert [meta["command"] for meta, _ in second_runs] == ["c.json"]
-    assert second["systems"] == {"hf-ner": 4}
+    assert second["systems"] == {"hf-ner": 4} and second["pretraining"] == {}
+
+
+def test_pretraining_line_says_what_continued_pretraining_did():
+    from bench.render_quality import pretraining_line
+
+    log = {"corpus": ["/x/train/conll.spacy", "/x/train/sst2.spacy"], "corpus_words": 350000,
+           "steps": 300, "batch_size": 32, "max_length": 128, "learn_rate": 1e-4}
+    line = pretraining_line("albert-document @ en-tapt", log)
+    assert "`train/conll.spacy`, `train/sst2.spacy` (350,000 words)" in line
+    assert "300 updates of 32 blocks of up to 128 pieces at lr 0.0001" in line
 
 
 def test_sparse_section_reports_each_system_and_the_gap():
