@@ -12,6 +12,7 @@ A task that stays at chance is reported as not learned (bench.fairness).
 import contextlib
 import copy
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
@@ -20,6 +21,7 @@ import numpy
 import spacy
 import srsly
 import torch
+from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import load_config
 
@@ -174,21 +176,35 @@ def cnn_config() -> Any:
     return config
 
 
+def entity_f1(gold: Sequence[TaggedSentence], predicted: Sequence[Sequence[str]]) -> float:
+    """seqeval entity F1 in percent."""
+    from seqeval.metrics import f1_score
+
+    return round(100 * float(f1_score([s.tags for s in gold], [list(p) for p in predicted])), 2)
+
+
+def sst_accuracy(gold: Sequence[tuple[str, int]], predicted: Sequence[int]) -> float:
+    """Share of texts whose predicted label is the gold one, in percent."""
+    return round(100 * sum(p == label for p, (_, label) in zip(predicted, gold)) / len(gold), 2)
+
+
 def score(conll_test: list[TaggedSentence], predicted_tags: list[list[str]],
           sst_test: list[tuple[str, int]], predicted_labels: list[int]) -> Scores:
     """seqeval entity F1 on CoNLL and accuracy on SST-2, in percent."""
-    from seqeval.metrics import f1_score
+    return {"conll_f1": entity_f1(conll_test, predicted_tags),
+            "sst2_accuracy": sst_accuracy(sst_test, predicted_labels)}
 
-    f1 = f1_score([sentence.tags for sentence in conll_test], predicted_tags)
-    accuracy = sum(p == gold for p, (_, gold) in zip(predicted_labels, sst_test)) / len(sst_test)
-    return {"conll_f1": round(100 * float(f1), 2), "sst2_accuracy": round(100 * accuracy, 2)}
+
+def predict_tags(nlp: Language, sentences: Sequence[TaggedSentence]) -> list[list[str]]:
+    """The pipeline's IOB tags on each sentence's own tokens."""
+    docs = [Doc(nlp.vocab, words=sentence.words) for sentence in sentences]
+    return [iob_tags(doc) for doc in nlp.pipe(docs, batch_size=64)]
 
 
 def evaluate_spacy(path: Path, split: EvalSet, config: Optional[dict[str, Any]] = None) -> Scores:
     """Score a saved spaCy pipeline (on CoNLL's own tokens, and on SST-2 text)."""
     nlp = spacy.load(path, config=config or {})
-    conll_docs = [Doc(nlp.vocab, words=sentence.words) for sentence in split.conll]
-    predicted_tags = [iob_tags(doc) for doc in nlp.pipe(conll_docs, batch_size=64)]
+    predicted_tags = predict_tags(nlp, split.conll)
     docs = nlp.pipe([text for text, _ in split.sst], batch_size=64)
     labels = [int(doc.cats["POSITIVE"] >= doc.cats["NEGATIVE"]) for doc in docs]
     return score(split.conll, predicted_tags, split.sst, labels)

@@ -4,14 +4,13 @@ Each system is a `Trainer`, (learn_rate, seed) -> a trained model that scores it
 "dev" or "test" split, so the learning-rate search and the seeds run the same for all.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Protocol
 
 import spacy
 import torch
-from seqeval.metrics import f1_score
 from transformers import PreTrainedTokenizerFast
 
 from spacy_albert.convert import write_docbin
@@ -21,11 +20,13 @@ from .accuracy import (
     AccuracyData,
     EvalSet,
     albert_config,
+    entity_f1,
     evaluate_spacy,
     set_budget,
     spacy_train,
+    sst_accuracy,
 )
-from .data import TaggedSentence, count_words
+from .data import count_words
 from .hf_training import (
     LoopSettings,
     TrainStats,
@@ -94,15 +95,6 @@ def batch_words(train: SplitData, batch: int) -> int:
 
 def as_scores(scores: dict[str, float]) -> Scores:
     return Scores(conll_f1=scores["conll_f1"], sst2_accuracy=scores["sst2_accuracy"])
-
-
-def entity_f1(gold: Sequence[TaggedSentence], predicted: Sequence[Sequence[str]]) -> float:
-    """seqeval entity F1 in percent, as `bench.accuracy.score` computes it."""
-    return round(100 * float(f1_score([s.tags for s in gold], [list(p) for p in predicted])), 2)
-
-
-def accuracy(gold: Sequence[tuple[str, int]], predicted: Sequence[int]) -> float:
-    return round(100 * sum(p == label for p, (_, label) in zip(predicted, gold)) / len(gold), 2)
 
 
 @dataclass
@@ -190,7 +182,7 @@ class HFRun:
             tags = hf.predict_word_tags(self.model, self.tokenizer, [s.words for s in gold.conll])
             return Scores(conll_f1=entity_f1(gold.conll, tags))
         labels = hf.predict_labels(self.model, self.tokenizer, [text for text, _ in gold.sst])
-        return Scores(sst2_accuracy=accuracy(gold.sst, labels))
+        return Scores(sst2_accuracy=sst_accuracy(gold.sst, labels))
 
 
 def hf_trainer(task: HFTask, model: Path, budget: CompareBudget, train: SplitData,

@@ -44,12 +44,19 @@ from spacy.util import load_config  # noqa: E402
 
 from spacy_albert.convert import write_docbin  # noqa: E402
 
-from .accuracy import REMOVE, set_dotted, set_learn_rate, spacy_train  # noqa: E402
-from .data import TaggedSentence, conll_sentences, find_data_dir, iob_tags  # noqa: E402
+from .accuracy import (  # noqa: E402
+    REMOVE,
+    entity_f1,
+    predict_tags,
+    set_dotted,
+    set_learn_rate,
+    spacy_train,
+)
+from .data import TaggedSentence, conll_sentences, find_data_dir  # noqa: E402
 from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import SplitData  # noqa: E402
-from .pretrained_systems import CompareBudget, entity_f1, hf_trainer  # noqa: E402
+from .pretrained_systems import CompareBudget, hf_trainer  # noqa: E402
 from .settings import CONFIGS, RESULTS  # noqa: E402
 from .train_log import read_throughput  # noqa: E402
 
@@ -134,9 +141,7 @@ def write_split(sentences: Sequence[TaggedSentence], path: Path) -> Path:
 
 
 def spacy_entity_f1(path: Path, sentences: Sequence[TaggedSentence]) -> float:
-    nlp = spacy.load(path)
-    docs = nlp.pipe([Doc(nlp.vocab, words=s.words) for s in sentences], batch_size=64)
-    return entity_f1(sentences, [iob_tags(doc) for doc in docs])
+    return entity_f1(sentences, predict_tags(spacy.load(path), sentences))
 
 
 def ner_config(model: Path, train: Path, probe: Path, steps: int, batch: int, learn_rate: float,
