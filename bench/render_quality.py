@@ -137,7 +137,8 @@ def calibration_section(results: dict[str, Any], path: Path) -> list[str]:
     return lines
 
 
-def _score(summary: dict[str, Any], key: str) -> str:
+def mean_sd_cell(summary: dict[str, Any], key: str) -> str:
+    """A summary's "mean ± sd" at one decimal, or "–" where the system has no such score."""
     value = summary.get(key)
     return "–" if value is None else f"{value['mean']:.1f} ± {value['sd']:.1f}"
 
@@ -206,8 +207,8 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
             f"`{name}`: {system['description']}", search,
             "–" if system["learn_rate"] is None else f"{system['learn_rate']:g}",
             str(len(system["runs"])),
-            _score(summary, "test_conll_f1"), _score(summary, "dev_conll_f1"),
-            _score(summary, "test_sst2_accuracy"), _score(summary, "dev_sst2_accuracy"),
+            *(mean_sd_cell(summary, key) for key in ("test_conll_f1", "dev_conll_f1",
+                                                     "test_sst2_accuracy", "dev_sst2_accuracy")),
             f"{sum(seconds) / len(seconds) / 60:.1f} min" if seconds else "–",
         ])
     lines = [
@@ -255,7 +256,7 @@ def sparse_section(results: dict[str, Any], path: Path) -> list[str]:
     for name, system in systems.items():
         seconds = [run["train_seconds"] for run in system["runs"]]
         rows.append([f"`{name}`", str(len(system["runs"])),
-                     _score(system["summary"], "test_f1"), _score(system["summary"], "dev_f1"),
+                     *(mean_sd_cell(system["summary"], key) for key in ("test_f1", "dev_f1")),
                      f"{sum(seconds) / len(seconds) / 60:.1f} min"])
     lines = [
         "### Sparse, unseen entities in noisy text: `ner` vs the seed's HF loop", "",

@@ -127,3 +127,19 @@ def test_sparse_section_reports_each_system_and_the_gap():
     results["meta"]["complete"] = False
     text = "\n".join(sparse_section(results, RESULTS / "sparse_entities_x.json"))
     assert "The run was stopped before it finished" in text
+
+
+def test_readme_quotes_the_committed_comparison():
+    """README's same-checkpoint table shows each system's test scores, as BENCHMARKS does."""
+    from bench.render_quality import mean_sd_cell, merged_comparisons
+
+    readme = (BENCHMARKS_MD.parent / "README.md").read_text(encoding="utf-8")
+    for runs, merged in merged_comparisons(sorted(RESULTS.glob("pretrained_compare*.json"))):
+        if not any(name.startswith("albert") for name in merged["systems"]):
+            continue  # only the HF side has run at this budget: README quotes nothing
+        for _, path in runs:
+            assert str(path.relative_to(BENCHMARKS_MD.parent)) in readme
+        for name, system in merged["systems"].items():
+            for key in ("test_conll_f1", "test_sst2_accuracy"):
+                if key in system["summary"]:
+                    assert f"| {mean_sd_cell(system['summary'], key)} |" in readme, (name, key)
