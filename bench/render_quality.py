@@ -243,6 +243,14 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
             if sst_gap is not None:
                 parts.append(f"SST-2 dev accuracy {sst_gap:+.1f} points against `hf-sst2`'s")
             lines += [f"`{ours}`: " + "; ".join(parts) + ".", ""]
+        base = ours.split(" @ ")[0]
+        if base != ours and base in systems:
+            gaps = {label: _gap(mine, systems[base]["summary"], key)
+                    for key, label in (("test_conll_f1", "CoNLL test F1"),
+                                       ("test_sst2_accuracy", "SST-2 test accuracy"))}
+            parts = [f"{label} {gap:+.1f}" for label, gap in gaps.items() if gap is not None]
+            lines += [f"`{ours}` against `{base}` without continued pretraining: "
+                      + ", ".join(parts) + " points.", ""]
     return lines
 
 

@@ -62,6 +62,12 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
     assert "(300 updates)" in text and "2.0 min" in text
     assert "No spacy-albert system" not in text
+    # A run on a continued-pretrained checkpoint is also set against its base system.
+    results["systems"]["albert-document @ en-tapt"] = system("ours, tapt", 1e-4, 81.0, 84.0)
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert ("`albert-document @ en-tapt` against `albert-document` without continued "
+            "pretraining: CoNLL test F1 +0.5 points.") in text
+    del results["systems"]["albert-document @ en-tapt"]
     del results["systems"]["albert-document"]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert "No spacy-albert system has run at this budget yet" in text
