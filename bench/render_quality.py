@@ -181,12 +181,14 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
     return list(groups.values())
 
 
-def pretraining_line(name: str, log: dict[str, Any]) -> str:
+def pretraining_line(name: str, log: dict[str, Any], n_rates: int) -> str:
+    """What continued pretraining did to a system's checkpoint; n_rates: its grid's size."""
     corpus = ", ".join(f"`{Path(path).parent.name}/{Path(path).name}`" for path in log["corpus"])
     return (f"`{name}`: the same checkpoint after `pretrain` (continued masked-LM) on "
             f"{corpus} ({log['corpus_words']:,} words): {log['steps']:,} updates of "
             f"{log['batch_size']} blocks of up to {log['max_length']} pieces at lr "
-            f"{log['learn_rate']:g}; it trains at the one rate in its grid column.")
+            f"{log['learn_rate']:g}"
+            + ("; it trains at the one rate in its grid column." if n_rates == 1 else "."))
 
 
 def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any]
@@ -227,7 +229,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
         "",
     ]
     lines += [line for name, log in results.get("pretraining", {}).items()
-              for line in (pretraining_line(name, log), "")]
+              for line in (pretraining_line(name, log, len(systems[name]["lr_search"])), "")]
     if not any(name.startswith("albert") for name in systems):
         lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
                   "loop's side only (run the same command with `--systems albert-document`).",

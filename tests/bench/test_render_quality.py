@@ -106,9 +106,11 @@ def test_pretraining_line_says_what_continued_pretraining_did():
 
     log = {"corpus": ["/x/train/conll.spacy", "/x/train/sst2.spacy"], "corpus_words": 350000,
            "steps": 300, "batch_size": 32, "max_length": 128, "learn_rate": 1e-4}
-    line = pretraining_line("albert-document @ en-tapt", log)
+    line = pretraining_line("albert-document @ en-tapt", log, n_rates=1)
     assert "`train/conll.spacy`, `train/sst2.spacy` (350,000 words)" in line
-    assert "300 updates of 32 blocks of up to 128 pieces at lr 0.0001" in line
+    assert "300 updates of 32 blocks of up to 128 pieces at lr 0.0001;" in line
+    assert "one rate in its grid column" in line
+    assert pretraining_line("x", log, n_rates=3).endswith("at lr 0.0001.")
 
 
 def test_sparse_section_reports_each_system_and_the_gap():
