@@ -97,8 +97,8 @@ def calibration_report_lines(report: dict[str, Any], system: str) -> list[str]:
     return lines
 
 
-def _mean_sd(value: dict[str, float], scale: float = 1.0) -> str:
-    return f"{scale * value['mean']:.3f} ± {scale * value['sd']:.3f}"
+def _mean_sd(value: dict[str, float], decimals: int = 3) -> str:
+    return f"{value['mean']:.{decimals}f} ± {value['sd']:.{decimals}f}"
 
 
 def calibration_section(results: dict[str, Any], path: Path) -> list[str]:
@@ -140,7 +140,7 @@ def calibration_section(results: dict[str, Any], path: Path) -> list[str]:
 def mean_sd_cell(summary: dict[str, Any], key: str) -> str:
     """A summary's "mean ± sd" at one decimal, or "–" where the system has no such score."""
     value = summary.get(key)
-    return "–" if value is None else f"{value['mean']:.1f} ± {value['sd']:.1f}"
+    return "–" if value is None else _mean_sd(value, decimals=1)
 
 
 def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[float]:
@@ -232,7 +232,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
               for line in (pretraining_line(name, log, len(systems[name]["lr_search"])), "")]
     if not any(name.startswith("albert") for name in systems):
         lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
-                  "loop's side only (run the same command with `--systems albert-document`).",
+                  "loop's side only (run the same command with `--systems albert-sentence`).",
                   ""]
     for ours in (name for name in systems if name.startswith("albert")):
         mine = systems[ours]["summary"]
