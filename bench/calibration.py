@@ -37,8 +37,7 @@ from spacy_albert.confidence.fit import (  # noqa: E402
 )
 
 from .fairness import mean_sd  # noqa: E402
-from .machine import run_meta  # noqa: E402
-from .meta import load_average  # noqa: E402
+from .meta import load_average, run_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

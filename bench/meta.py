@@ -62,6 +62,17 @@ def results_meta(command: str, threads: int, started: float, load_start: str,
     }
 
 
+def run_meta(module: str, started: float, load_start: str, threads: int, **extra: Any
+             ) -> dict[str, Any]:
+    """results_meta for a run of `python -m module` with this process's arguments.
+
+    The serve, ONNX, calibration and report benches store it under `run`, not `meta`:
+    bench.render builds BENCHMARKS.md's generated block from every file that has a `meta`.
+    """
+    return results_meta(command_line(module, sys.argv[1:]), threads, started, load_start,
+                        **extra)
+
+
 def reexec_emulated(module: str, argv: Sequence[str]) -> NoReturn:
     """Run `python -m module argv` again in this process with AVX2_EMULATION set.
 

@@ -32,8 +32,7 @@ from spacy_albert.checkpoints.builder import init_model  # noqa: E402
 from spacy_albert.models.onnx_export import export_onnx_pipeline  # noqa: E402
 
 from .data import count_words  # noqa: E402
-from .machine import run_meta
-from .meta import load_average  # noqa: E402
+from .meta import load_average, run_meta  # noqa: E402
 from .pipelines import build_pipeline, dir_size, quantized_pipeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

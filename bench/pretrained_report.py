@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .machine import run_meta
-from .meta import load_average
+from .meta import load_average, run_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = ("albert", "cnn")

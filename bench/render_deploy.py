@@ -21,12 +21,12 @@ ONNX_CONTENDERS = ("torch_fp32", "torch_int8", "onnx_fp32", "onnx_int8")
 
 
 def run_line(run: dict[str, Any], path: Path) -> str:
-    # bench.machine's meta lists the kernel flags; bench.meta's keeps them in cpu_info.
-    flags = ", ".join(run.get("cpu_kernel_flags") or run.get("cpu_info", {}).get("flags", []))
+    """Where a table comes from: the command, its file, and bench.meta's run block (the CPU
+    line names the model, cores and the ISA flags the kernels use)."""
     return (
-        f"`{run['command']}` → `{path.relative_to(ROOT)}` ({run.get('date', '?')}; "
-        f"{run.get('cpu', '?')}; flags: {flags}; {run.get('threads', '?')} thread(s); "
-        f"load average {run.get('loadavg_start', '?')} at the start: the machine was shared)."
+        f"`{run['command']}` → `{path.relative_to(ROOT)}` ({run['date']}; "
+        f"{run['cpu']}; {run['threads']} thread(s); "
+        f"load average {run['loadavg_start']} at the start: the machine was shared)."
         + (f" {run['note']}" if run.get("note") else "")
     )
 

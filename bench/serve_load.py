@@ -29,8 +29,7 @@ from typing import Any, Optional
 import httpx
 import psutil
 
-from .machine import run_meta
-from .meta import load_average
+from .meta import load_average, run_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 8, 32)

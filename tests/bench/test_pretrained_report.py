@@ -8,6 +8,7 @@ import pytest
 from bench.pretrained_report import collect, split_scores, training_summary
 from bench.render_deploy import RESULTS
 from bench.render_quality import pretrained_section
+from tests.bench.conftest import run_block
 
 
 def scores(ents_f: float) -> dict:
@@ -74,7 +75,7 @@ def test_calibration_report_is_collected_and_rendered(tmp_path: Path):
     systems = collect("document", tmp_path / "metrics", tmp_path / "training")
     assert systems["albert"]["calibration"]["heads"][0]["ece_after"] == 0.02
     results = {"context": "document", "systems": systems,
-               "run": {"command": "python -m bench.pretrained_report"}}
+               "run": run_block("python -m bench.pretrained_report")}
     text = "\n".join(pretrained_section(results, RESULTS / "en_pretrained_x.json"))
     assert "| textcat | exclusive | T=1.3 | 1821 | 0.0800 | 0.0200 |" in text
     assert "test precision 89.0, recall 70.0" in text

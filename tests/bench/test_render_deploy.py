@@ -26,3 +26,16 @@ def test_replace_block_appends_once_then_replaces():
     assert once.count(START) == 1
     twice = replace_block(once, START + "\nB\n" + END)
     assert twice.count(START) == 1 and "B" in twice and "\nA\n" not in twice
+
+
+def test_every_run_block_has_the_meta_format_of_bench_meta():
+    # The files bench.render does not read (their machine block is `run`, not `meta`) carry
+    # the same block as the rest: command, date, CPU line and cpu_info with the flags used.
+    run_files = [path for path in sorted(RESULTS.glob("*.json"))
+                 if "run" in json.loads(path.read_text(encoding="utf-8"))]
+    assert {path.stem for path in run_files} >= {"serve_load", "onnx"}
+    for path in run_files:
+        run = json.loads(path.read_text(encoding="utf-8"))["run"]
+        assert run["command"].startswith("python -m bench."), path
+        assert run["cpu"] == run["cpu_info"]["summary"], path
+        assert run["cpu_info"]["flags"] and "emulated" in run, path

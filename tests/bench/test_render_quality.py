@@ -4,6 +4,7 @@ import json
 
 from bench.render_deploy import BENCHMARKS_MD, RESULTS
 from bench.render_quality import END, START, render
+from tests.bench.conftest import run_block
 
 
 def test_committed_section_is_rendered_from_the_committed_results():
@@ -48,7 +49,7 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
                 "runs": [{"train_seconds": 120.0}] * 3, "summary": summary}
 
     results = {
-        "meta": {"command": "python -m bench.pretrained_compare --steps 300", "threads": 2},
+        "meta": run_block("python -m bench.pretrained_compare --steps 300"),
         "budget": {"steps": 300, "batch": 32, "batch_words": 1000, "seeds": 3,
                    "lr_grid": [5e-5, 1e-4], "schedule": "AdamW"},
         "systems": {"albert-document": system("ours", 1e-4, 80.5, 85.0),
@@ -78,7 +79,7 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
 
     def write(name, budget, systems):
         path = tmp_path / name
-        path.write_text(json.dumps({"meta": {"command": name}, "budget": budget,
+        path.write_text(json.dumps({"meta": run_block(name), "budget": budget,
                                     "systems": systems}))
         return path
 
@@ -122,7 +123,7 @@ def test_sparse_section_reports_each_system_and_the_gap():
                             "dev_f1": {"mean": test_f1 + 2, "sd": 0.3}}}
 
     split = {"sentences": 1000, "mentions": 600, "mentions_per_sentence": 0.6}
-    results = {"meta": {"command": "python -m bench.sparse_entities --seeds 3"},
+    results = {"meta": run_block("python -m bench.sparse_entities --seeds 3"),
                "setup": {"splits": {"train": split, "dev": split, "test": split},
                          "noise_share": 0.3, "epochs": 3, "batch": 16, "steps": 638,
                          "warmup": 63, "learn_rate": 5e-5},
