@@ -4,6 +4,7 @@
         --model models/en-pretrained [--steps 3000] [--batch 32] [--seeds 3] \
         [--lr-grid 5e-5,1e-4,2e-4] [--systems albert-sentence,albert-document,hf-ner,hf-sst2] \
         [--threads 2] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
+        [--albert-override components.textcat.model.tok2vec.grad_factor=4 ...]
 
 Systems, all on the same imported checkpoint and the corpus `bench.pretrained_data` wrote:
 - albert-sentence / albert-document: the joint textcat+ner pipeline (configs/textcat_ner.cfg),
@@ -20,7 +21,9 @@ many SST-2 texts as CoNLL sentences) each task gets the same text per update. Th
 rate of each system is its best on dev from the same grid at seed 0 (the joint pipeline by the
 mean of CoNLL F1 and SST-2 accuracy, each HF model by its own task); seeds 1.. then train at
 that rate. Every system is scored by the same functions (seqeval entity F1, accuracy) on dev
-and test. The results file is rewritten after every run.
+and test. The results file is rewritten after every run. `--albert-override` changes the
+joint pipeline's config (as `spacy train`'s overrides do); the budget records it and
+BENCHMARKS names such a system by it.
 """
 
 import argparse
@@ -151,7 +154,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "pretrained_compare.json")
     parser.add_argument("--work-dir", type=Path, default=Path("training") / "pretrained_compare")
+    parser.add_argument("--albert-override", action="append", default=[], metavar="PATH=VALUE",
+                        help="A config override of the spacy-albert systems (repeatable); "
+                             "the value is read as JSON where it parses, else as a string.")
     args = parser.parse_args(argv)
+    try:
+        args.albert_overrides = dict(parse_override(item) for item in args.albert_override)
+    except ValueError as error:
+        parser.error(f"--albert-override: {error}")
     try:
         args.lr_grid = tuple(float(rate) for rate in args.lr_grid.split(",") if rate.strip())
     except ValueError:
@@ -164,6 +174,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.steps < 2 or args.batch < 1 or args.seeds < 1 or not args.lr_grid:
         parser.error("--steps must be >= 2, --batch and --seeds >= 1, --lr-grid not empty")
     return args
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """"components.x.y=4" -> ("components.x.y", 4): the value as JSON, else the string."""
+    path, sep, text = item.partition("=")
+    if not sep or not path.strip():
+        raise ValueError(f"expected PATH=VALUE, got {item!r}")
+    try:
+        value = srsly.json_loads(text)
+    except ValueError:
+        value = text
+    return path.strip(), value
 
 
 def pretraining_log(model: Path) -> Optional[dict[str, Any]]:
@@ -183,7 +205,7 @@ def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
         return hf_trainer(task, args.model, budget, train, splits["sentence"])
     context: Context = "document" if name == "albert-document" else "sentence"
     return albert_trainer(args.model, args.corpus, context, budget, args.work_dir,
-                          splits[context])
+                          splits[context], args.albert_overrides)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -206,6 +228,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     "0.01, gradient clipping 1.0",
         "model": str(args.model), "corpus": str(args.corpus),
         "model_pretraining": pretraining_log(args.model),
+        "albert_overrides": args.albert_overrides,
         "conll_train_sentences": len(train.conll), "sst2_train_texts": len(train.sst),
         "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
                  for context, by_split in splits.items() for split, data in by_split.items()},

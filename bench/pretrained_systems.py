@@ -7,7 +7,7 @@ Each system is a `Trainer`, (learn_rate, seed) -> a trained model that scores it
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional, Protocol
+from typing import Any, Literal, Optional, Protocol
 
 import spacy
 import torch
@@ -23,6 +23,7 @@ from .accuracy import (
     entity_f1,
     evaluate_spacy,
     set_budget,
+    set_dotted,
     spacy_train,
     sst_accuracy,
 )
@@ -113,8 +114,11 @@ class AlbertRun:
 
 
 def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareBudget,
-                   work: Path, splits: dict[str, SplitData]) -> Trainer:
-    """spacy-albert on the context's corpus, trained by `spacy train` in this process.
+                   work: Path, splits: dict[str, SplitData],
+                   overrides: Optional[dict[str, Any]] = None) -> Trainer:
+    """spacy-albert on the context's corpus, trained by `spacy train` in this process;
+    `overrides` (dotted config path -> value) change configs/textcat_ner.cfg as `spacy
+    train`'s command-line overrides do.
 
     spaCy's loop evaluates (at its first and last update) only on a few probe docs, so that
     costs nothing; `AlbertRun.score` scores the saved pipeline on the full dev or test split.
@@ -132,8 +136,10 @@ def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareB
     def train(learn_rate: float, seed: int) -> AlbertRun:
         # No dots in the name: spacy_train writes its config to `out.with_suffix(".cfg")`.
         name = f"albert-{context}-lr{learn_rate:g}-seed{seed}".replace(".", "_")
-        config = set_budget(albert_config(model), data, budget.steps, budget.batch, learn_rate,
-                            seed)
+        config = albert_config(model)
+        for dotted, value in (overrides or {}).items():
+            set_dotted(config, dotted, value)
+        config = set_budget(config, data, budget.steps, budget.batch, learn_rate, seed)
         training = config["training"]
         training["max_steps"] = budget.steps - 1  # spaCy's loop counts its updates from 0
         training["eval_frequency"] = budget.steps - 1  # so the last update is logged

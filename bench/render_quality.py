@@ -13,6 +13,7 @@ left as it is.
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -149,14 +150,33 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
     return ours[key]["mean"] - theirs[key]["mean"]
 
 
-GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining")
+GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides")
+
+
+def variant_name(name: str, budget: dict[str, Any]) -> str:
+    """A system's name in the merged table: "<system> @ <checkpoint dir>" on a checkpoint
+    after continued pretraining, then "[path=value, ...]" for the config overrides a
+    spacy-albert system trained with."""
+    if budget.get("model_pretraining"):
+        name = f"{name} @ {Path(budget['model']).name}"
+    overrides = budget.get("albert_overrides") or {}
+    if overrides and name.startswith("albert"):
+        name += " [" + ", ".join(f"{path.removeprefix('components.')}={value}"
+                                 for path, value in overrides.items()) + "]"
+    return name
+
+
+def base_system(name: str) -> str:
+    """The system a variant (see `variant_name`) is a variant of."""
+    return re.split(r" @ | \[", name, maxsplit=1)[0]
 
 
 def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],
                                                         dict[str, Any]]]:
     """The comparison files grouped by budget, each group's systems merged: a comparison may
     run as one process per system (`--systems`), each writing its own file. A file run on a
-    checkpoint after continued pretraining names its systems "<system> @ <checkpoint dir>".
+    checkpoint after continued pretraining or with config overrides names its systems by
+    them (`variant_name`).
 
     RETURNS: Per budget, the files' (meta, path) and {"budget" (with every file's grid
     rates), "systems", "pretraining" (per renamed system, the `pretrain` log)}.
@@ -174,8 +194,8 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
         merged["budget"]["lr_grid"] = sorted({*merged["budget"]["lr_grid"], *budget["lr_grid"]})
         pretraining = budget.get("model_pretraining")
         for name, system in results["systems"].items():
+            name = variant_name(name, budget)
             if pretraining:
-                name = f"{name} @ {Path(budget['model']).name}"
                 merged["pretraining"][name] = pretraining
             merged["systems"][name] = system
     return list(groups.values())
@@ -245,13 +265,17 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
             if sst_gap is not None:
                 parts.append(f"SST-2 dev accuracy {sst_gap:+.1f} points against `hf-sst2`'s")
             lines += [f"`{ours}`: " + "; ".join(parts) + ".", ""]
-        base = ours.split(" @ ")[0]
+        base = base_system(ours)
         if base != ours and base in systems:
             gaps = {label: _gap(mine, systems[base]["summary"], key)
                     for key, label in (("test_conll_f1", "CoNLL test F1"),
-                                       ("test_sst2_accuracy", "SST-2 test accuracy"))}
+                                       ("test_sst2_accuracy", "SST-2 test accuracy"),
+                                       ("dev_sst2_accuracy", "SST-2 dev accuracy"))}
             parts = [f"{label} {gap:+.1f}" for label, gap in gaps.items() if gap is not None]
-            lines += [f"`{ours}` against `{base}` without continued pretraining: "
+            without = " or ".join(what for mark, what in ((" @ ", "continued pretraining"),
+                                                          (" [", "the overrides"))
+                                  if mark in ours)
+            lines += [f"`{ours}` against `{base}` without {without}: "
                       + ", ".join(parts) + " points.", ""]
     return lines
 

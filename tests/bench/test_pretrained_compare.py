@@ -12,12 +12,13 @@ import pytest
 import spacy
 import torch
 from spacy.tokens import Doc
+from spacy.util import load_config
 from transformers import BertModel
 
 from bench import pretrained_compare
 from bench.accuracy import entity_f1, score, sst_accuracy
 from bench.data import TaggedSentence
-from bench.pretrained_compare import SystemResult, parse_args, sweep
+from bench.pretrained_compare import SystemResult, parse_args, parse_override, sweep
 from bench.pretrained_data import (
     CorpusLimits,
     checkpoint_root,
@@ -34,6 +35,7 @@ from tests.checkpoints.test_bert_import import save_bert, tiny_bert_config
 
 from .test_data import CONLL
 
+GRAD_FACTOR = "components.textcat.model.tok2vec.grad_factor"
 SST = [("a gripping film .", 1), ("dull , lifeless .", 0), ("the match was loved .", 1),
        ("laura called it bad .", 0), ("fans loved lisbon .", 1)]
 
@@ -240,10 +242,19 @@ def test_selection_averages_the_tasks_a_system_has() -> None:
 
 
 @pytest.mark.parametrize("argv", [["--lr-grid", "1e-4,fast"], ["--systems", "hf-ner,cnn"],
-                                  ["--steps", "1"]])
+                                  ["--steps", "1"], ["--albert-override", "training.dropout"],
+                                  ["--albert-override", "=0.2"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--corpus", "c", "--model", "m", *argv])
+
+
+def test_overrides_are_read_as_json_where_they_parse() -> None:
+    assert parse_override("components.textcat.model.tok2vec.grad_factor=4") == (
+        "components.textcat.model.tok2vec.grad_factor", 4)
+    assert parse_override("training.dropout=0.2") == ("training.dropout", 0.2)
+    assert parse_override("a.b=true") == ("a.b", True)
+    assert parse_override("nlp.lang=en") == ("nlp.lang", "en")
 
 
 def test_log_record_and_throughput(tmp_path: Path) -> None:
@@ -281,7 +292,8 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     pretrained_compare.main(["--corpus", str(tmp_path / "corpus"), "--model", str(tiny_albert),
                              "--steps", "2", "--batch", "2", "--lr-grid", "1e-3,1e-4",
                              "--seeds", "1", "--threads", "1", "--out", str(out),
-                             "--work-dir", str(tmp_path / "work")])
+                             "--work-dir", str(tmp_path / "work"),
+                             "--albert-override", f"{GRAD_FACTOR}=4"])
     results = json.loads(out.read_text())
     meta = results["meta"]
     assert meta["complete"] is True and meta["threads"] == 1
@@ -291,6 +303,7 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     budget = results["budget"]
     assert budget["steps"] == 2 and budget["warmup"] == 1
     assert budget["model_pretraining"] is None  # an imported checkpoint, not pretrain's
+    assert budget["albert_overrides"] == {GRAD_FACTOR: 4}
     assert budget["conll_train_sentences"] == 4 and budget["sst2_train_texts"] == 4
     assert budget["eval"]["document/test"] == {"conll_docs": 2, "sst2_texts": len(SST)}
     systems = results["systems"]
@@ -305,3 +318,6 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     # spacy-albert made exactly `steps` updates (its loop counts from 0) and logged them.
     log = tmp_path / "work" / "albert-document-lr0_001-seed0.jsonl"
     assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [0, 1]
+    # ... with the override in the config it trained with.
+    config = load_config(tmp_path / "work" / "albert-document-lr0_001-seed0.cfg")
+    assert config["components"]["textcat"]["model"]["tok2vec"]["grad_factor"] == 4

@@ -67,8 +67,15 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     results["systems"]["albert-document @ en-tapt"] = system("ours, tapt", 1e-4, 81.0, 84.0)
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert ("`albert-document @ en-tapt` against `albert-document` without continued "
-            "pretraining: CoNLL test F1 +0.5 points.") in text
+            "pretraining: CoNLL test F1 +0.5, SST-2 dev accuracy -1.0 points.") in text
     del results["systems"]["albert-document @ en-tapt"]
+    # So is one trained with config overrides.
+    results["systems"]["albert-document [textcat.model.tok2vec.grad_factor=4]"] = system(
+        "ours, overridden", 1e-4, 80.0, 86.0)
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert ("`albert-document [textcat.model.tok2vec.grad_factor=4]` against `albert-document` "
+            "without the overrides: CoNLL test F1 -0.5, SST-2 dev accuracy +1.0 points.") in text
+    del results["systems"]["albert-document [textcat.model.tok2vec.grad_factor=4]"]
     del results["systems"]["albert-document"]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert "No spacy-albert system has run at this budget yet" in text
@@ -88,15 +95,20 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
     # A run on a checkpoint after continued pretraining, at one rate, joins its budget.
     tapt = {**short, "lr_grid": [2e-4], "model": "/b/en-tapt",
             "model_pretraining": {"steps": 300}}
+    # So does one with config overrides.
+    overridden = {**short, "lr_grid": [2e-4],
+                  "albert_overrides": {"components.textcat.model.tok2vec.grad_factor": 4}}
     paths = [write("a.json", short, {"albert-document": 1}),
              write("b.json", short, {"hf-ner": 2, "hf-sst2": 3}),
              write("c.json", long, {"hf-ner": 4}),
-             write("d.json", tapt, {"albert-document": 5})]
+             write("d.json", tapt, {"albert-document": 5}),
+             write("e.json", overridden, {"albert-document": 6})]
     (first_runs, first), (second_runs, second) = merged_comparisons(paths)
-    assert [path.name for _, path in first_runs] == ["a.json", "b.json", "d.json"]
+    assert [path.name for _, path in first_runs] == ["a.json", "b.json", "d.json", "e.json"]
     assert first["budget"] == {**short, "lr_grid": [5e-5, 1e-4, 2e-4]}
     assert first["systems"] == {"albert-document": 1, "hf-ner": 2, "hf-sst2": 3,
-                                "albert-document @ en-tapt": 5}
+                                "albert-document @ en-tapt": 5,
+                                "albert-document [textcat.model.tok2vec.grad_factor=4]": 6}
     assert first["pretraining"] == {"albert-document @ en-tapt": {"steps": 300}}
     assert [meta["command"] for meta, _ in second_runs] == ["c.json"]
     assert second["systems"] == {"hf-ner": 4} and second["pretraining"] == {}
