@@ -161,9 +161,15 @@ def variant_name(name: str, budget: dict[str, Any]) -> str:
         name = f"{name} @ {Path(budget['model']).name}"
     overrides = budget.get("albert_overrides") or {}
     if overrides and name.startswith("albert"):
-        name += " [" + ", ".join(f"{path.removeprefix('components.')}={value}"
+        name += " [" + ", ".join(f"{path.removeprefix('components.')}={_value(value)}"
                                  for path, value in overrides.items()) + "]"
     return name
+
+
+def _value(value: Any) -> str:
+    """An override's value as written on a command line (4.0 -> "4")."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"{value:g}" if is_number else str(value)
 
 
 def base_system(name: str) -> str:
