@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from spacy.util import load_config
 from weasel.util import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +114,22 @@ def test_bench_scripts_accept_their_project_arguments(project: dict) -> None:
                     module.parse_args(words[3:])  # SystemExit on an unknown option
                     checked += 1
     assert checked >= 3  # pretrained_data checkpoint + corpus, pretrained_compare
+
+
+def test_spacy_train_overrides_name_settings_the_config_has(project: dict) -> None:
+    # `spacy train` would add a misspelt setting as a new key and train without it.
+    for name, command in commands_by_name(project).items():
+        for line in command.get("script", []):
+            args = shlex.split(line)
+            if args[:4] != ["python", "-m", "spacy", "train"]:
+                continue
+            config = load_config(ROOT / args[4], interpolate=False)
+            for arg in args[5:]:
+                if not arg.startswith("--") or arg.startswith(("--paths.", "--training.logger.")):
+                    continue
+                *sections, key = arg[2:].split(".")
+                if sections and sections[0] in config:  # a dotted config setting
+                    node = config
+                    for section in sections:
+                        node = node[section]
+                    assert key in node, f"{name}: {arg} is not in {args[4]}"
