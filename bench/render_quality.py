@@ -13,7 +13,6 @@ left as it is.
 """
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -153,28 +152,26 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
 GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides")
 
 
-def variant_name(name: str, budget: dict[str, Any]) -> str:
+def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
     """A system's name in the merged table: "<system> @ <checkpoint dir>" on a checkpoint
     after continued pretraining, then "[path=value, ...]" for the config overrides a
-    spacy-albert system trained with."""
+    spacy-albert system trained with; and what sets it apart from `name` (empty if nothing)."""
+    differences = []
     if budget.get("model_pretraining"):
         name = f"{name} @ {Path(budget['model']).name}"
+        differences.append("continued pretraining")
     overrides = budget.get("albert_overrides") or {}
     if overrides and name.startswith("albert"):
         name += " [" + ", ".join(f"{path.removeprefix('components.')}={_value(value)}"
                                  for path, value in overrides.items()) + "]"
-    return name
+        differences.append("the overrides")
+    return name, differences
 
 
 def _value(value: Any) -> str:
     """An override's value as written on a command line (4.0 -> "4")."""
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     return f"{value:g}" if is_number else str(value)
-
-
-def base_system(name: str) -> str:
-    """The system a variant (see `variant_name`) is a variant of."""
-    return re.split(r" @ | \[", name, maxsplit=1)[0]
 
 
 def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],
@@ -185,7 +182,8 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
     them (`variant_name`).
 
     RETURNS: Per budget, the files' (meta, path) and {"budget" (with every file's grid
-    rates), "systems", "pretraining" (per renamed system, the `pretrain` log)}.
+    rates), "systems", "pretraining" (per renamed system, the `pretrain` log), "variants"
+    (per renamed system, {"base": its system's name, "without": what sets it apart})}.
     """
     groups: dict[str, tuple[list[tuple[dict[str, Any], Path]], dict[str, Any]]] = {}
     for path in paths:
@@ -195,12 +193,15 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
         key = json.dumps({name: value for name, value in budget.items()
                           if name not in GROUPING_IGNORES}, sort_keys=True)
         runs, merged = groups.setdefault(key, ([], {"budget": dict(budget), "systems": {},
-                                                      "pretraining": {}}))
+                                                      "pretraining": {},
+                                                      "variants": {}}))
         runs.append((results["meta"], path))
         merged["budget"]["lr_grid"] = sorted({*merged["budget"]["lr_grid"], *budget["lr_grid"]})
         pretraining = budget.get("model_pretraining")
-        for name, system in results["systems"].items():
-            name = variant_name(name, budget)
+        for base, system in results["systems"].items():
+            name, differences = variant_name(base, budget)
+            if differences:
+                merged["variants"][name] = {"base": base, "without": differences}
             if pretraining:
                 merged["pretraining"][name] = pretraining
             merged["systems"][name] = system
@@ -222,7 +223,8 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
     """The same-checkpoint comparison with the seed's HF loop (bench.pretrained_compare).
 
     runs: The (meta, path) of each file the systems come from.
-    results: {"budget": ..., "systems": ..., "pretraining": ...} (see `merged_comparisons`).
+    results: {"budget": ..., "systems": ..., "pretraining": ..., "variants": ...} (see
+        `merged_comparisons`).
     """
     md = MarkdownRenderer()
     budget, systems = results["budget"], results["systems"]
@@ -271,17 +273,15 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
             if sst_gap is not None:
                 parts.append(f"SST-2 dev accuracy {sst_gap:+.1f} points against `hf-sst2`'s")
             lines += [f"`{ours}`: " + "; ".join(parts) + ".", ""]
-        base = base_system(ours)
-        if base != ours and base in systems:
+        variant = results.get("variants", {}).get(ours)
+        if variant and variant["base"] in systems:
+            base = variant["base"]
             gaps = {label: _gap(mine, systems[base]["summary"], key)
                     for key, label in (("test_conll_f1", "CoNLL test F1"),
                                        ("test_sst2_accuracy", "SST-2 test accuracy"),
                                        ("dev_sst2_accuracy", "SST-2 dev accuracy"))}
             parts = [f"{label} {gap:+.1f}" for label, gap in gaps.items() if gap is not None]
-            without = " or ".join(what for mark, what in ((" @ ", "continued pretraining"),
-                                                          (" [", "the overrides"))
-                                  if mark in ours)
-            lines += [f"`{ours}` against `{base}` without {without}: "
+            lines += [f"`{ours}` against `{base}` without {' or '.join(variant['without'])}: "
                       + ", ".join(parts) + " points.", ""]
     return lines
 

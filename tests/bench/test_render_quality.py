@@ -65,6 +65,8 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "No spacy-albert system" not in text
     # A run on a continued-pretrained checkpoint is also set against its base system.
     results["systems"]["albert-document @ en-tapt"] = system("ours, tapt", 1e-4, 81.0, 84.0)
+    results["variants"] = {"albert-document @ en-tapt": {
+        "base": "albert-document", "without": ["continued pretraining"]}}
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert ("`albert-document @ en-tapt` against `albert-document` without continued "
             "pretraining: CoNLL test F1 +0.5, SST-2 dev accuracy -1.0 points.") in text
@@ -72,6 +74,8 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     # So is one trained with config overrides.
     results["systems"]["albert-document [textcat.model.tok2vec.grad_factor=4]"] = system(
         "ours, overridden", 1e-4, 80.0, 86.0)
+    results["variants"] = {"albert-document [textcat.model.tok2vec.grad_factor=4]": {
+        "base": "albert-document", "without": ["the overrides"]}}
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert ("`albert-document [textcat.model.tok2vec.grad_factor=4]` against `albert-document` "
             "without the overrides: CoNLL test F1 -0.5, SST-2 dev accuracy +1.0 points.") in text
@@ -110,6 +114,11 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
                                 "albert-document @ en-tapt": 5,
                                 "albert-document [textcat.model.tok2vec.grad_factor=4]": 6}
     assert first["pretraining"] == {"albert-document @ en-tapt": {"steps": 300}}
+    assert first["variants"] == {
+        "albert-document @ en-tapt": {"base": "albert-document",
+                                      "without": ["continued pretraining"]},
+        "albert-document [textcat.model.tok2vec.grad_factor=4]": {
+            "base": "albert-document", "without": ["the overrides"]}}
     assert [meta["command"] for meta, _ in second_runs] == ["c.json"]
     assert second["systems"] == {"hf-ner": 4} and second["pretraining"] == {}
 
