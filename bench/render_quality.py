@@ -13,8 +13,9 @@ left as it is.
 """
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from wasabi import MarkdownRenderer
 
@@ -218,13 +219,47 @@ def pretraining_line(name: str, log: dict[str, Any], n_rates: int) -> str:
             + ("; it trains at the one rate in its grid column." if n_rates == 1 else "."))
 
 
-def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any]
-                    ) -> list[str]:
+def joint_run_line(joint: dict[str, Any], path: Path, systems: dict[str, Any]) -> str:
+    """An `en-pretrained` run (one seed) set against the HF loop's means at its number of
+    updates; the entity F1 is seqeval's, as the comparison scores the HF side."""
+    albert = joint["systems"]["albert"]
+    training = albert["training"]
+    conll = 100 * albert["test"]["ents"]["seqeval_f"]
+    sst2 = 100 * albert["dev"]["cats"]["textcat"]["accuracy"]
+    parts = []
+    for score, system, key, label in ((conll, "hf-ner", "test_conll_f1", "CoNLL test F1"),
+                                      (sst2, "hf-sst2", "dev_sst2_accuracy",
+                                       "SST-2 dev accuracy")):
+        theirs = systems.get(system, {}).get("summary", {}).get(key)
+        if theirs is not None:
+            parts.append(f"{label} {score:.1f}, {score - theirs['mean']:+.1f} points against "
+                         f"`{system}`'s mean")
+    return (f"The `en-pretrained` run (`{path.name}`: the joint pipeline, {joint['context']} "
+            f"context, one run of {training['steps']:,} updates of "
+            f"{training['words'] / training['steps']:,.0f} words of both tasks on average) at "
+            "this number of updates: " + "; ".join(parts) + ".")
+
+
+def rates_sentence(budget: dict[str, Any]) -> str:
+    """How the comparison's systems got their learning rates."""
+    grid, seeds = budget["lr_grid"], budget["seeds"]
+    if len(grid) == 1:
+        return (f"Every system trains at the one rate of its grid, {grid[0]:g} (no search at "
+                f"this budget); {seeds} seeds, mean ± sd.")
+    return (f"Each system's learning rate is its best on dev from the grid {grid} at seed 0 "
+            "(dev score in the grid column: CoNLL F1 and/or SST-2 accuracy, averaged); then "
+            f"{seeds} seeds at that rate, mean ± sd.")
+
+
+def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any],
+                    joint_runs: Sequence[tuple[dict[str, Any], Path]] = ()) -> list[str]:
     """The same-checkpoint comparison with the seed's HF loop (bench.pretrained_compare).
 
     runs: The (meta, path) of each file the systems come from.
     results: {"budget": ..., "systems": ..., "pretraining": ..., "variants": ...} (see
         `merged_comparisons`).
+    joint_runs: The `en-pretrained` results and paths; those trained for the budget's number
+        of updates are set against the HF loop's means.
     """
     md = MarkdownRenderer()
     budget, systems = results["budget"], results["systems"]
@@ -245,12 +280,11 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
         f"### Same checkpoint, data and updates: spacy-albert vs the seed's HF loop "
         f"({budget['steps']:,} updates)", "",
         *(line for meta, path in runs for line in (run_line(meta, path), "")),
-        f"Each system's learning rate is its best on dev from the grid {budget['lr_grid']} at "
-        "seed 0 (dev score in the grid column: CoNLL F1 and/or SST-2 accuracy, averaged); "
-        f"then {budget['seeds']} seeds at that rate, mean ± sd. {budget['schedule']}. "
-        f"An HF update is {budget['batch']} sentences of its one task; a spacy-albert update "
-        f"is {budget['batch_words']:,} words of both tasks (as many as {budget['batch']} "
-        "CoNLL sentences plus as many SST-2 texts).", "",
+        rates_sentence(budget) + f" {budget['schedule']}. An HF update is {budget['batch']} "
+        "sentences of its one task"
+        + (f"; a spacy-albert update is {budget['batch_words']:,} words of both tasks (as many "
+           f"as {budget['batch']} CoNLL sentences plus as many SST-2 texts)."
+           if any(name.startswith("albert") for name in systems) else "."), "",
         md.table(rows, ["system", "dev score per lr", "lr", "seeds", "CoNLL test F1",
                         "CoNLL dev F1", "SST-2 test acc", "SST-2 dev acc", "train time / run"],
                  "llrrrrrrr"),
@@ -258,7 +292,11 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
     ]
     lines += [line for name, log in results.get("pretraining", {}).items()
               for line in (pretraining_line(name, log, len(systems[name]["lr_search"])), "")]
-    if not any(name.startswith("albert") for name in systems):
+    matching = [(joint, path) for joint, path in joint_runs
+                if joint["systems"]["albert"]["training"]["steps"] == budget["steps"]]
+    lines += [line for joint, path in matching
+              for line in (joint_run_line(joint, path, systems), "")]
+    if not matching and not any(name.startswith("albert") for name in systems):
         lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
                   "loop's side only (run the same command with `--systems albert-sentence`).",
                   ""]
@@ -338,10 +376,13 @@ def _per_file(results_dir: Path, pattern: str,
 def render(results_dir: Path = RESULTS) -> str:
     lines = [START, "", "## Accuracy on real data and confidence (generated by "
              "`python -m bench.render_quality`)", ""]
-    lines += _per_file(results_dir, "en_pretrained_*.json", pretrained_section)
+    joint_runs = [(json.loads(path.read_text(encoding="utf-8")), path)
+                  for path in sorted(results_dir.glob("en_pretrained_*.json"))]
+    for joint, path in joint_runs:
+        lines += pretrained_section(joint, path)
     # The HF comparison follows the joint run; its files are merged by budget.
     for runs, merged in merged_comparisons(sorted(results_dir.glob("pretrained_compare*.json"))):
-        lines += compare_section(runs, merged)
+        lines += compare_section(runs, merged, joint_runs)
     lines += _per_file(results_dir, "sparse_entities*.json", sparse_section)
     lines += _per_file(results_dir, "calibration_*.json", calibration_section)
     return "\n".join(lines + [END])

@@ -62,6 +62,7 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "CoNLL test F1 +1.5 points against `hf-ner`'s mean" in text
     assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
     assert "(300 updates)" in text and "2.0 min" in text
+    assert "a spacy-albert update is 1,000 words of both tasks" in text
     assert "No spacy-albert system" not in text
     # A run on a continued-pretrained checkpoint is also set against its base system.
     results["systems"]["albert-document @ en-tapt"] = system("ours, tapt", 1e-4, 81.0, 84.0)
@@ -83,6 +84,27 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     del results["systems"]["albert-document"]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert "No spacy-albert system has run at this budget yet" in text
+    # An en-pretrained run of the budget's length stands for the spacy-albert side.
+    joint = {"context": "sentence", "systems": {"albert": {
+        "training": {"steps": 300, "words": 195000},
+        "test": {"ents": {"f": 0.80, "seqeval_f": 0.8012}},
+        "dev": {"cats": {"textcat": {"accuracy": 0.8612}}}}}}
+    longer = json.loads(json.dumps(joint))
+    longer["systems"]["albert"]["training"]["steps"] = 3000
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results,
+                                     [(joint, RESULTS / "en_pretrained_x.json"),
+                                      (longer, RESULTS / "en_pretrained_y.json")]))
+    assert ("The `en-pretrained` run (`en_pretrained_x.json`: the joint pipeline, sentence "
+            "context, one run of 300 updates of 650 words of both tasks on average) at this "
+            "number of updates: CoNLL test F1 80.1, +1.1 points against `hf-ner`'s mean; "
+            "SST-2 dev accuracy 86.1, +0.6 points against `hf-sst2`'s mean.") in text
+    assert "en_pretrained_y.json" not in text
+    assert "No spacy-albert system" not in text
+    assert "a spacy-albert update is" not in text  # the joint run's update is in its line
+    assert "best on dev from the grid [5e-05, 0.0001] at seed 0" in text
+    results["budget"]["lr_grid"] = [1e-4]
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert "Every system trains at the one rate of its grid, 0.0001 (no search" in text
 
 
 def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
@@ -160,13 +182,17 @@ def test_sparse_section_reports_each_system_and_the_gap():
 
 
 def test_readme_quotes_the_committed_comparison():
-    """README's same-checkpoint table shows each system's test scores and SST-2 dev accuracy
-    (where the rates were picked), as BENCHMARKS does."""
+    """README's same-checkpoint tables show each system's test scores and SST-2 dev accuracy
+    (where the rates were picked), as BENCHMARKS does; the HF side's too where an
+    `en-pretrained` run trained for the same number of updates."""
     from bench.render_quality import mean_sd_cell, merged_comparisons
 
     readme = (BENCHMARKS_MD.parent / "README.md").read_text(encoding="utf-8")
+    joint_steps = {json.loads(path.read_text(encoding="utf-8"))["systems"]["albert"]
+                   ["training"]["steps"] for path in RESULTS.glob("en_pretrained_*.json")}
     for runs, merged in merged_comparisons(sorted(RESULTS.glob("pretrained_compare*.json"))):
-        if not any(name.startswith("albert") for name in merged["systems"]):
+        if (not any(name.startswith("albert") for name in merged["systems"])
+                and merged["budget"]["steps"] not in joint_steps):
             continue  # only the HF side has run at this budget: README quotes nothing
         for _, path in runs:
             assert str(path.relative_to(BENCHMARKS_MD.parent)) in readme
