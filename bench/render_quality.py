@@ -5,7 +5,8 @@
 Renders `bench/results/en_pretrained_*.json` (the `en-pretrained` workflow: the joint
 pipeline on an imported pretrained checkpoint against spaCy's CNN),
 `bench/results/pretrained_compare*.json` (`bench.pretrained_compare`: the same checkpoint
-against the seed's HF loop), `bench/results/sparse_entities*.json` (`bench.sparse_entities`:
+against the seed's HF loop; an `en-pretrained` run as long as a comparison is set against
+its HF means), `bench/results/sparse_entities*.json` (`bench.sparse_entities`:
 `ner` against the HF loop on sparse, unseen entities) and `bench/results/calibration_*.json`
 between
 `<!-- quality:start -->` and `<!-- quality:end -->`; everything else in BENCHMARKS.md is
