@@ -220,21 +220,32 @@ def pretraining_line(name: str, log: dict[str, Any], n_rates: int) -> str:
             + ("; it trains at the one rate in its grid column." if n_rates == 1 else "."))
 
 
+# What a spacy-albert system is judged by, and the HF model it is set against there.
+HF_COUNTERPARTS = (("test_conll_f1", "CoNLL test F1", "hf-ner"),
+                   ("dev_sst2_accuracy", "SST-2 dev accuracy", "hf-sst2"))
+
+
+def hf_gap_parts(ours: dict[str, Any], systems: dict[str, Any],
+                 with_score: bool = False) -> list[str]:
+    """`ours` ({metric: {"mean": ...}}) against each HF model's mean in `systems`, where both
+    have the metric: "<metric>[ <ours>,] <gap> points against `<HF model>`'s mean"."""
+    parts = []
+    for key, label, hf_system in HF_COUNTERPARTS:
+        gap = _gap(ours, systems.get(hf_system, {}).get("summary", {}), key)
+        if gap is not None:
+            score = f" {ours[key]['mean']:.1f}," if with_score else ""
+            parts.append(f"{label}{score} {gap:+.1f} points against `{hf_system}`'s mean")
+    return parts
+
+
 def joint_run_line(joint: dict[str, Any], path: Path, systems: dict[str, Any]) -> str:
     """An `en-pretrained` run (one seed) set against the HF loop's means at its number of
     updates; the entity F1 is seqeval's, as the comparison scores the HF side."""
     albert = joint["systems"]["albert"]
     training = albert["training"]
-    conll = 100 * albert["test"]["ents"]["seqeval_f"]
-    sst2 = 100 * albert["dev"]["cats"]["textcat"]["accuracy"]
-    parts = []
-    for score, system, key, label in ((conll, "hf-ner", "test_conll_f1", "CoNLL test F1"),
-                                      (sst2, "hf-sst2", "dev_sst2_accuracy",
-                                       "SST-2 dev accuracy")):
-        theirs = systems.get(system, {}).get("summary", {}).get(key)
-        if theirs is not None:
-            parts.append(f"{label} {score:.1f}, {score - theirs['mean']:+.1f} points against "
-                         f"`{system}`'s mean")
+    scores = {"test_conll_f1": {"mean": 100 * albert["test"]["ents"]["seqeval_f"]},
+              "dev_sst2_accuracy": {"mean": 100 * albert["dev"]["cats"]["textcat"]["accuracy"]}}
+    parts = hf_gap_parts(scores, systems, with_score=True)
     return (f"The `en-pretrained` run (`{path.name}`: the joint pipeline, {joint['context']} "
             f"context, one run of {training['steps']:,} updates of "
             f"{training['words'] / training['steps']:,.0f} words of both tasks on average) at "
@@ -264,6 +275,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
     """
     md = MarkdownRenderer()
     budget, systems = results["budget"], results["systems"]
+    albert_systems = [name for name in systems if name.startswith("albert")]
     rows = []
     for name, system in systems.items():
         summary = system["summary"]
@@ -285,7 +297,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
         "sentences of its one task"
         + (f"; a spacy-albert update is {budget['batch_words']:,} words of both tasks (as many "
            f"as {budget['batch']} CoNLL sentences plus as many SST-2 texts)."
-           if any(name.startswith("albert") for name in systems) else "."), "",
+           if albert_systems else "."), "",
         md.table(rows, ["system", "dev score per lr", "lr", "seeds", "CoNLL test F1",
                         "CoNLL dev F1", "SST-2 test acc", "SST-2 dev acc", "train time / run"],
                  "llrrrrrrr"),
@@ -297,20 +309,14 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
                 if joint["systems"]["albert"]["training"]["steps"] == budget["steps"]]
     lines += [line for joint, path in matching
               for line in (joint_run_line(joint, path, systems), "")]
-    if not matching and not any(name.startswith("albert") for name in systems):
+    if not matching and not albert_systems:
         lines += ["No spacy-albert system has run at this budget yet: the rows are the HF "
                   "loop's side only (run the same command with `--systems albert-sentence`).",
                   ""]
-    for ours in (name for name in systems if name.startswith("albert")):
+    for ours in albert_systems:
         mine = systems[ours]["summary"]
-        ner_gap = _gap(mine, systems.get("hf-ner", {}).get("summary", {}), "test_conll_f1")
-        sst_gap = _gap(mine, systems.get("hf-sst2", {}).get("summary", {}), "dev_sst2_accuracy")
-        if ner_gap is not None or sst_gap is not None:
-            parts = []
-            if ner_gap is not None:
-                parts.append(f"CoNLL test F1 {ner_gap:+.1f} points against `hf-ner`'s mean")
-            if sst_gap is not None:
-                parts.append(f"SST-2 dev accuracy {sst_gap:+.1f} points against `hf-sst2`'s")
+        parts = hf_gap_parts(mine, systems)
+        if parts:
             lines += [f"`{ours}`: " + "; ".join(parts) + ".", ""]
         variant = results.get("variants", {}).get(ours)
         if variant and variant["base"] in systems:
