@@ -3,7 +3,7 @@
     python -m bench.pretrained_compare --corpus corpus/en_pretrained_real \
         --model models/en-pretrained [--steps 3000] [--batch 32] [--seeds 3] \
         [--lr-grid 5e-5,1e-4,2e-4] [--systems albert-sentence,albert-document,hf-ner,hf-sst2] \
-        [--threads 2] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
+        [--threads 2] [--jobs 1] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
         [--albert-override components.textcat.model.tok2vec.grad_factor=4 ...]
 
 Systems, all on the same imported checkpoint and the corpus `bench.pretrained_data` wrote:
@@ -20,18 +20,21 @@ texts hold on average (`spacy.batch_by_words.v1`), so with the corpus's default 
 many SST-2 texts as CoNLL sentences) each task gets the same text per update. The learning
 rate of each system is its best on dev from the same grid at seed 0 (the joint pipeline by the
 mean of CoNLL F1 and SST-2 accuracy, each HF model by its own task); seeds 1.. then train at
-that rate. Every system is scored by the same functions (seqeval entity F1, accuracy) on dev
-and test. The results file is rewritten after every run. `--albert-override` changes the
-joint pipeline's config (as `spacy train`'s overrides do); the budget records it and
-BENCHMARKS names such a system by it.
+that rate (in `--jobs` worker processes at once, each with `--threads` threads; with a
+one-rate grid every seed can, as there is nothing to pick). Every system is scored by the
+same functions (seqeval entity F1, accuracy) on dev and test. The results file is rewritten
+after every run. `--albert-override` changes the joint pipeline's config (as `spacy train`'s
+overrides do); the budget records it and BENCHMARKS names such a system by it.
 """
 
 import argparse
+import multiprocessing
 import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -108,15 +111,40 @@ def seed_run(seed: int, trained: Trained, dev: Scores) -> SeedRun:
                    round(trained.words / max(trained.seconds, 1e-9), 1))
 
 
+SeedRunner = Callable[[float, Sequence[int]], Iterable[SeedRun]]
+
+
 def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
-          saved: Callable[[], None]) -> SystemResult:
+          saved: Callable[[], None], run_seeds: Optional[SeedRunner] = None) -> SystemResult:
     """Pick the learning rate on dev at seed 0, then train the other seeds at it.
 
     train (Trainer): (learn_rate, seed) -> the trained system.
     budget (CompareBudget): The grid and the number of seeds.
     result (SystemResult): Filled in place.
     saved (Callable[[], None]): Called after every run (writes the results file).
+    run_seeds (Optional[SeedRunner]): (learn_rate, seeds) -> their runs in any order, e.g.
+        from worker processes; by default `train` runs them here one after another.
     """
+
+    def one_by_one(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
+        for seed in seeds:
+            trained = train(learn_rate, seed)
+            yield seed_run(seed, trained, trained.score("dev"))
+
+    def add(runs: Iterable[SeedRun]) -> None:
+        for run in runs:
+            result.runs.append(run)
+            result.runs.sort(key=lambda each: each.seed)
+            saved()
+
+    run_seeds = run_seeds or one_by_one
+    if len(budget.lr_grid) == 1:  # nothing to pick: seed 0 is the grid's run, all train at once
+        best = result.learn_rate = budget.lr_grid[0]
+        for run in run_seeds(best, range(budget.seeds)):
+            if run.seed == 0:
+                result.lr_search[f"{best:g}"] = run.dev
+            add([run])
+        return result
     candidates: dict[float, tuple[Trained, Scores]] = {}
     for learn_rate in budget.lr_grid:
         trained = train(learn_rate, 0)
@@ -127,13 +155,32 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
     result.learn_rate = best
     trained, dev = candidates[best]
     candidates.clear()  # the HF models of the other rates are no longer needed
-    result.runs.append(seed_run(0, trained, dev))
-    saved()
-    for seed in range(1, budget.seeds):
-        trained = train(best, seed)
-        result.runs.append(seed_run(seed, trained, trained.score("dev")))
-        saved()
+    add([seed_run(0, trained, dev)])
+    add(run_seeds(best, range(1, budget.seeds)))
     return result
+
+
+def train_seed(args: argparse.Namespace, name: str, learn_rate: float, seed: int) -> SeedRun:
+    """One seed of one system, trained and scored in a worker process."""
+    torch.set_num_threads(args.threads)
+    train, budget, splits = load_inputs(args)
+    trained = make_trainer(name, args, budget, train, splits)(learn_rate, seed)
+    return seed_run(seed, trained, trained.score("dev"))
+
+
+def worker_seeds(args: argparse.Namespace, name: str) -> SeedRunner:
+    """Seeds trained in `args.jobs` worker processes, yielded as each finishes."""
+
+    def run(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
+        # Spawned, not forked: torch's OpenMP pool does not survive a fork of a process
+        # that has already trained.
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) \
+                as pool:
+            futures = [pool.submit(train_seed, args, name, learn_rate, seed) for seed in seeds]
+            for future in as_completed(futures):
+                yield future.result()
+
+    return run
 
 
 # ---------------------------------------------------------------- the run
@@ -151,7 +198,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--lr-grid", default="5e-5,1e-4,2e-4")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="Torch threads per run.")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="Seeds trained at once, each in its own process.")
     parser.add_argument("--out", type=Path, default=RESULTS / "pretrained_compare.json")
     parser.add_argument("--work-dir", type=Path, default=Path("training") / "pretrained_compare")
     parser.add_argument("--albert-override", action="append", default=[], metavar="PATH=VALUE",
@@ -171,8 +220,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if unknown or not args.systems:
         parser.error(f"--systems: unknown {', '.join(unknown) or '(none given)'}; "
                      f"choose from {', '.join(SYSTEMS)}")
-    if args.steps < 2 or args.batch < 1 or args.seeds < 1 or not args.lr_grid:
-        parser.error("--steps must be >= 2, --batch and --seeds >= 1, --lr-grid not empty")
+    if args.steps < 2 or min(args.batch, args.seeds, args.jobs, args.threads) < 1 \
+            or not args.lr_grid:
+        parser.error("--steps must be >= 2, --batch, --seeds, --jobs and --threads >= 1, "
+                     "--lr-grid not empty")
     return args
 
 
@@ -208,17 +259,24 @@ def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
                           splits[context], args.albert_overrides)
 
 
+def load_inputs(args: argparse.Namespace) -> tuple[SplitData, CompareBudget,
+                                                   dict[Context, dict[str, SplitData]]]:
+    """The training split, the budget it sets, and every context's dev and test splits."""
+    train = load_split(args.corpus, "sentence", "train")
+    budget = CompareBudget(args.steps, args.batch, batch_words(train, args.batch),
+                           args.lr_grid, args.seeds)
+    splits = {context: {split: load_split(args.corpus, context, split)
+                        for split in ("dev", "test")} for context in CONTEXTS}
+    return train, budget, splits
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     started, load_start = time.perf_counter(), load_average()
     command = "python -m bench.pretrained_compare " + shlex.join(
         sys.argv[1:] if argv is None else list(argv))
-    train = load_split(args.corpus, "sentence", "train")
-    budget = CompareBudget(args.steps, args.batch, batch_words(train, args.batch),
-                           args.lr_grid, args.seeds)
-    splits = {context: {split: load_split(args.corpus, context, split)
-                        for split in ("dev", "test")} for context in CONTEXTS}
+    train, budget, splits = load_inputs(args)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     systems: dict[str, SystemResult] = {}
@@ -228,7 +286,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     "0.01, gradient clipping 1.0",
         "model": str(args.model), "corpus": str(args.corpus),
         "model_pretraining": pretraining_log(args.model),
-        "albert_overrides": args.albert_overrides,
+        "albert_overrides": args.albert_overrides, "jobs": args.jobs,
         "conll_train_sentences": len(train.conll), "sst2_train_texts": len(train.sst),
         "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
                  for context, by_split in splits.items() for split, data in by_split.items()},
@@ -244,7 +302,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f"[pretrained_compare] {name}: grid {args.lr_grid}, {args.seeds} seed(s), "
               f"{args.steps} updates", flush=True)
         systems[name] = SystemResult(DESCRIPTIONS[name])
-        sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save)
+        sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save,
+              worker_seeds(args, name) if args.jobs > 1 else None)
         print(f"[pretrained_compare] {name}: lr {systems[name].learn_rate:g}, "
               f"{systems[name].summary()}", flush=True)
     save(final=True)

@@ -5,6 +5,7 @@ built here (no packaged checkpoint, no real data)."""
 import json
 import sys
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from transformers import BertModel
 from bench import pretrained_compare
 from bench.accuracy import entity_f1, score, sst_accuracy
 from bench.data import TaggedSentence
-from bench.pretrained_compare import SystemResult, parse_args, parse_override, sweep
+from bench.pretrained_compare import (
+    SeedRun,
+    SystemResult,
+    parse_args,
+    parse_override,
+    seed_run,
+    sweep,
+)
 from bench.pretrained_data import (
     CorpusLimits,
     checkpoint_root,
@@ -236,13 +244,35 @@ def test_sweep_picks_the_rate_on_dev_then_trains_the_other_seeds_at_it() -> None
     assert len(saves) == len(calls) + 1  # after every run, and once the rate is chosen
 
 
+def test_a_one_rate_grid_trains_every_seed_at_once_and_keeps_them_in_seed_order() -> None:
+    budget = CompareBudget(steps=10, batch=2, batch_words=20, lr_grid=(1e-4,), seeds=3)
+    asked: list[tuple[float, list[int]]] = []
+
+    def run_seeds(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
+        asked.append((learn_rate, list(seeds)))
+        for seed in reversed(seeds):  # as workers may finish: last seed first
+            run = FakeRun(learn_rate, seed)
+            yield seed_run(seed, run, run.score("dev"))
+
+    def never(learn_rate: float, seed: int) -> FakeRun:
+        raise AssertionError("the runner trains every seed")
+
+    saves: list[int] = []
+    result = sweep(never, budget, SystemResult("fake"), lambda: saves.append(1), run_seeds)
+    assert asked == [(1e-4, [0, 1, 2])]
+    assert result.learn_rate == 1e-4 and [run.seed for run in result.runs] == [0, 1, 2]
+    assert result.lr_search == {"0.0001": result.runs[0].dev}
+    assert len(saves) == 3
+
+
 def test_selection_averages_the_tasks_a_system_has() -> None:
     assert Scores(conll_f1=80.0).selection() == 80.0
     assert Scores(conll_f1=80.0, sst2_accuracy=90.0).selection() == 85.0
 
 
 @pytest.mark.parametrize("argv", [["--lr-grid", "1e-4,fast"], ["--systems", "hf-ner,cnn"],
-                                  ["--steps", "1"], ["--albert-override", "training.dropout"],
+                                  ["--steps", "1"], ["--jobs", "0"],
+                                  ["--albert-override", "training.dropout"],
                                   ["--albert-override", "=0.2"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
@@ -321,3 +351,21 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     # ... with the override in the config it trained with.
     config = load_config(tmp_path / "work" / "albert-document-lr0_001-seed0.cfg")
     assert config["components"]["textcat"]["model"]["tok2vec"]["grad_factor"] == 4
+
+
+def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path,
+                                                               tmp_path: Path) -> None:
+    prepare_corpus(write_full(tmp_path / "full"), tmp_path / "corpus", CorpusLimits())
+    out = tmp_path / "compare.json"
+    pretrained_compare.main(["--corpus", str(tmp_path / "corpus"), "--model", str(tiny_albert),
+                             "--steps", "2", "--batch", "2", "--lr-grid", "1e-3", "--seeds", "2",
+                             "--jobs", "2", "--threads", "1", "--systems", "albert-sentence",
+                             "--out", str(out), "--work-dir", str(tmp_path / "work")])
+    results = json.loads(out.read_text())
+    assert results["meta"]["complete"] is True and results["budget"]["jobs"] == 2
+    system = results["systems"]["albert-sentence"]
+    assert [run["seed"] for run in system["runs"]] == [0, 1]
+    assert list(system["lr_search"]) == ["0.001"]
+    assert system["summary"]["dev_conll_f1"]["n"] == 2
+    for seed in (0, 1):  # each worker trained its own seed, to its own directory
+        assert (tmp_path / "work" / f"albert-sentence-lr0_001-seed{seed}.jsonl").exists()
