@@ -151,7 +151,10 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
     return ours[key]["mean"] - theirs[key]["mean"]
 
 
-GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides")
+# Not the shared budget: where the files lay, what names a variant (`variant_name`), and
+# how many processes trained the seeds.
+GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides",
+                    "jobs")
 
 
 def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:

@@ -121,8 +121,8 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
     # A run on a checkpoint after continued pretraining, at one rate, joins its budget.
     tapt = {**short, "lr_grid": [2e-4], "model": "/b/en-tapt",
             "model_pretraining": {"steps": 300}}
-    # So does one with config overrides.
-    overridden = {**short, "lr_grid": [2e-4],
+    # So does one with config overrides, whatever number of processes trained its seeds.
+    overridden = {**short, "lr_grid": [2e-4], "jobs": 2,
                   "albert_overrides": {"components.textcat.model.tok2vec.grad_factor": 4.0}}
     paths = [write("a.json", short, {"albert-document": 1}),
              write("b.json", short, {"hf-ner": 2, "hf-sst2": 3}),
