@@ -111,6 +111,12 @@ def seed_run(seed: int, trained: Trained, dev: Scores) -> SeedRun:
                    round(trained.words / max(trained.seconds, 1e-9), 1))
 
 
+def train_and_score(train: Trainer, learn_rate: float, seed: int) -> SeedRun:
+    """One seed trained at the rate and scored on dev and test."""
+    trained = train(learn_rate, seed)
+    return seed_run(seed, trained, trained.score("dev"))
+
+
 SeedRunner = Callable[[float, Sequence[int]], Iterable[SeedRun]]
 
 
@@ -128,8 +134,7 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
 
     def one_by_one(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
         for seed in seeds:
-            trained = train(learn_rate, seed)
-            yield seed_run(seed, trained, trained.score("dev"))
+            yield train_and_score(train, learn_rate, seed)
 
     def add(runs: Iterable[SeedRun]) -> None:
         for run in runs:
@@ -164,8 +169,7 @@ def train_seed(args: argparse.Namespace, name: str, learn_rate: float, seed: int
     """One seed of one system, trained and scored in a worker process."""
     torch.set_num_threads(args.threads)
     train, budget, splits = load_inputs(args)
-    trained = make_trainer(name, args, budget, train, splits)(learn_rate, seed)
-    return seed_run(seed, trained, trained.score("dev"))
+    return train_and_score(make_trainer(name, args, budget, train, splits), learn_rate, seed)
 
 
 def worker_seeds(args: argparse.Namespace, name: str) -> SeedRunner:
