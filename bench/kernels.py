@@ -126,6 +126,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="torch threads (1: ratios from CPU time, robust on a busy box).")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--texts", type=int, default=64)
+    parser.add_argument("--name", default=None,
+                        help="Results file stem (default: kernels, or kernels-avx2-emulated).")
     add_location_args(parser, RESULTS)
     return parser.parse_args(argv)
 
@@ -166,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                                    load_start)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = "kernels-avx2-emulated" if cpu.emulated else "kernels"
+    name = args.name or ("kernels-avx2-emulated" if cpu.emulated else "kernels")
     (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if out.resolve() == RESULTS.resolve():
         write_markdown(out)

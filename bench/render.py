@@ -228,12 +228,23 @@ def kernels_table(kernels: Section) -> list[str]:
                    "× fp32 (best round)"], "lrrr", body)]
 
 
+def int8_accuracy_table(section: Section) -> list[str]:
+    rows = [[precision, fmt(section[precision]["conll_f1"]),
+             fmt(section[precision]["sst2_accuracy"])] for precision in ("fp32", "int8")]
+    rows.append(["loss (fp32 − int8, points)", fmt(section["loss"]["conll_f1"]),
+                 fmt(section["loss"]["sst2_accuracy"])])
+    return [f"#### int8 against fp32 on a trained pipeline ({section['split']}: "
+            f"{section['conll_docs']} CoNLL-2003 docs, {section['sst2_texts']} SST-2 texts)\n",
+            f"Pipeline `{section['pipeline']}`; int8 kernel on this CPU: {section['kernel']}.\n",
+            table(["precision", "CoNLL entity F1 (seqeval)", "SST-2 accuracy"], "lrr", rows)]
+
+
 # Results file key -> its tables, in the order they appear after the inference tables.
 SECTION_TABLES: list[tuple[str, Callable[[Any], list[str]]]] = [
     ("kernels", kernels_table), ("headlines", headline_table), ("targets", targets_table),
     ("agreement", agreement_table), ("rss", rss_table), ("disk", disk_table),
     ("training", training_table), ("training_profile", training_profile_table),
-    ("accuracy", accuracy_tables),
+    ("accuracy", accuracy_tables), ("int8_accuracy", int8_accuracy_table),
 ]
 
 

@@ -37,7 +37,8 @@ PROBE_TOLERANCE = 0.03
 # albert-base, 64 short CoNLL texts in one batch, 1 thread, CPU time (`python -m
 # bench.kernels [--emulate-avx2]`, bench/results/kernels*.json). Attention, GELU and
 # LayerNorm stay in float32, which caps the encoder ratio below the matmul ratio (~2-3x).
-# AVX2 (emulated, two runs): median round 1.20x and 1.37x, best round 1.40x and 1.53x.
+# AVX2: 1.46x median and best round on an AVX2-only AMD EPYC (kernels-avx2.json); with
+# a Xeon's libraries capped to AVX2, median 1.20x and 1.37x, best 1.40x and 1.53x.
 EXPECTED_SPEEDUP = {
     ("onednn", "int8-dot"): "~1.9-2.3x",
     ("fbgemm", "int8-dot"): "~1.55-1.65x",
