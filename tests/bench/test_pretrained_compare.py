@@ -369,3 +369,49 @@ def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path
     assert system["summary"]["dev_conll_f1"]["n"] == 2
     for seed in (0, 1):  # each worker trained its own seed, to its own directory
         assert (tmp_path / "work" / f"albert-sentence-lr0_001-seed{seed}.jsonl").exists()
+
+
+POOL_PARENT = """
+import multiprocessing, os, time
+from concurrent.futures import ProcessPoolExecutor
+from bench.pretrained_compare import die_with_parent
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 600)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_workers_stop_when_the_comparison_is_killed(tmp_path: Path) -> None:
+    """`kill PID` of a comparison running --jobs must not leave its seeds training."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(POOL_PARENT, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)  # no chance to shut its pool down
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while is_running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_running(worker)
+
+
+def is_running(pid: int) -> bool:
+    """Whether the process is alive (a zombie waiting for its reaper has stopped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
