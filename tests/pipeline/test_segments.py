@@ -128,6 +128,10 @@ def test_other_textcat_architectures_are_not_segmented() -> None:
 
 
 def test_long_doc_gets_the_whole_doc_annotations(nlp: Language) -> None:
+    """Away from the cuts, the segment pass gives the whole-doc pass's entities exactly.
+    At a cut (a sentence end) the segment's parse starts afresh and cannot run an entity on
+    into the next segment: there a model that carries an entity over a sentence end (seen:
+    "Lake Verrow . Avoid") may end it at the cut instead. Textcat pools the same vectors."""
     text = corpus_text(nlp.lang)
     with heads_limited_to(nlp, UNLIMITED):
         whole = nlp(text)
@@ -135,8 +139,17 @@ def test_long_doc_gets_the_whole_doc_annotations(nlp: Language) -> None:
     for limit in (1000, 200):
         with heads_limited_to(nlp, limit):
             segmented = nlp(text)
-        assert entities(segmented) == entities(whole)
+        cuts = [start for start, _ in segment_bounds(whole, limit)[1:]]
+        differing = set(entities(segmented)) ^ set(entities(whole))
+        assert all(touches_a_cut(entity, cuts) for entity in differing), (differing, cuts)
+        assert len(differing) <= 2 * len(cuts)
         assert segmented.cats == pytest.approx(whole.cats, abs=1e-5)
+
+
+def touches_a_cut(entity: tuple[int, int, str], cuts: list[int]) -> bool:
+    """Whether the entity crosses a cut, or ends or starts at one."""
+    start, end, _ = entity
+    return any(start <= cut <= end for cut in cuts)
 
 
 def test_batches_mixing_long_and_short_docs_keep_each_docs_result(nlp: Language) -> None:
