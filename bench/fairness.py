@@ -33,8 +33,9 @@ FAIRNESS_RULES = f"""**Fairness rules** (issue 11).
 4. Long documents: HF both as HF users run it (512 pieces, 128 overlap) and in spacy-albert's
    128/96 windows, so the table shows what the windows cost and buy.
 5. Training speed: both timers cover the same work: batch building, tokenization, forward,
-   backward, optimizer step; both sides run each update's batch in the same number of
-   length-sorted groups (spacy-albert's `train_length_groups`).
+   backward, optimizer step; both sides make the same encoder calls per step, each over
+   the same number of length-sorted rows (spacy-albert's `train_length_groups` over the
+   joint batch of both tasks' rows; half as many per HF model, over one task's rows).
 6. Accuracy: each side's learning rate is picked on the dev set from the same grid; test
    scores are mean ± sd over the seeds; a task within {CHANCE_MARGIN:g} points of the
    majority class (SST-2) or under {CHANCE_F1:g} F1 (CoNLL) at every rate is reported as

@@ -183,14 +183,21 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """`jobs` worker processes that die with this one.
+
+    Spawned, not forked: torch's OpenMP pool does not survive a fork of a process that has
+    already trained.
+    """
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)
+
+
 def worker_seeds(args: argparse.Namespace, name: str) -> SeedRunner:
     """Seeds trained in `args.jobs` worker processes, yielded as each finishes."""
 
     def run(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
-        # Spawned, not forked: torch's OpenMP pool does not survive a fork of a process
-        # that has already trained.
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=die_with_parent) as pool:
+        with worker_pool(args.jobs) as pool:
             futures = [pool.submit(train_seed, args, name, learn_rate, seed) for seed in seeds]
             for future in as_completed(futures):
                 yield future.result()

@@ -162,6 +162,9 @@ def training_profile_table(profile: dict[str, Section]) -> list[str]:
                         **profile[size]["pieces_per_step"]) for size in sizes])
     groups = f", {first['length_groups']} length groups per batch" if "length_groups" in first \
         else ""
+    if "hf_length_groups" in first:
+        groups = (f", the joint batch in {first['length_groups']} length groups, each HF "
+                  f"model's in {first['hf_length_groups']}")
     return [f"#### Where a joint training step's time goes (ms per step; {first['steps']} timed "
             f"steps, {first['batch']}{groups})\n",
             table(["phase"] + sizes, "l" + "r" * len(sizes), body)]

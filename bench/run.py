@@ -71,6 +71,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="Comma-separated model sizes also timed on long documents "
                         "(default: the mode's; '' for none), e.g. tiny where base would "
                         "take hours on 2 cores.")
+    parser.add_argument("--train-sizes", default=None,
+                        help="Comma-separated model sizes of the training-throughput section "
+                        "(default: the mode's).")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="Timed steps per size in the training-throughput section "
+                        "(default: the mode's).")
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = {s.strip() for s in args.skip.split(",") if s.strip()} - set(SECTIONS)
@@ -78,6 +84,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         parser.error(f"--skip: unknown section(s) {', '.join(sorted(unknown))}; "
                      f"choose from {', '.join(SECTIONS)}")
     return args
+
+
+def size_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of model sizes ('' for none)."""
+    return tuple(size.strip() for size in text.split(",") if size.strip())
 
 
 def runnable(names: Sequence[str]) -> tuple[str, ...]:
@@ -97,8 +108,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     torch.set_num_threads(args.threads)
     budget = QUICK if args.quick else FULL
     if args.long_sizes is not None:
-        budget = replace(budget, long_sizes=tuple(
-            size.strip() for size in args.long_sizes.split(",") if size.strip()))
+        budget = replace(budget, long_sizes=size_list(args.long_sizes))
+    if args.train_sizes is not None:
+        budget = replace(budget, train_sizes=size_list(args.train_sizes))
+    if args.train_steps is not None:
+        budget = replace(budget, train_steps=args.train_steps)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     mode = "quick" if args.quick else "full"
     name = args.name or (f"{mode}-avx2-emulated" if current_cpu().emulated else mode)

@@ -78,8 +78,9 @@ class Budget:
 
 
 QUICK = Budget(
-    # 3 rounds and two RSS children keep quick mode under 3 min on 2 idle cores.
-    short_texts=32, long_docs=2, rounds=3, sizes=("tiny", "base"), long_sizes=("tiny",),
+    # tiny and small (base is the full run's), 3 rounds and two RSS children keep quick mode
+    # under 3 min on 2 idle cores.
+    short_texts=32, long_docs=2, rounds=3, sizes=("tiny", "small"), long_sizes=("tiny",),
     rss_contenders=("spacy_joint_fp32", "hf_raw_two"),
     train_steps=6, train_sizes=("tiny",), accuracy=False, names=QUICK_NAMES,
 )
@@ -89,7 +90,7 @@ FULL = Budget(
         "spacy_joint_fp32", "spacy_joint_bf16", "spacy_joint_int8", "hf_pipeline_two",
         "hf_raw_two", "hf_raw_two_int8", "spacy_ner_fp32", "hf_pipeline_tok", "hf_raw_tok",
     ),
-    train_steps=12, train_sizes=("tiny", "small", "base"), accuracy=True,
+    train_steps=30, train_sizes=("tiny", "small", "base"), accuracy=True,
     acc_size="small", acc_steps=300, acc_batch=32, acc_conll_train=6000, acc_sst_train=6000,
     acc_test=1000, mlm_steps=300, mlm_batch=32, mlm_length=64, names=JOINT + NER_ONLY,
 )

@@ -107,7 +107,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     data (Path): The data folder.
     steps (int): Timed steps (after WARMUP_STEPS untimed ones).
     batch (int): Sentences of each data set per step.
-    n_groups (int): Length groups per update's batch, on both sides.
+    n_groups (int): Length groups per joint update (each HF update: `hf_length_groups`).
     seed (int): Seed of the samples and batches.
     RETURNS (dict[str, Any]): ms per step per phase, their shares, and the HF loop's ms.
     """
@@ -132,7 +132,8 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
         if timer.on:
             hf_pieces += sum(group["input_ids"].numel()
                              for inputs in (token_inputs, sequence_inputs)
-                             for group, _ in length_grouped(inputs, n_groups))
+                             for group, _ in length_grouped(inputs,
+                                                            sides.settings.length_groups))
             update_seconds += t1 - start
             hf_tokenize_seconds += t2 - t1
             hf_seconds += t3 - t1
@@ -143,6 +144,7 @@ def profile_size(timer: PhaseTimer, model: Path, data: Path, steps: int, batch: 
     return {
         "steps": steps, "batch": f"{batch} CoNLL + {batch} SST-2 sentences per step",
         "length_groups": n_groups,
+        "hf_length_groups": sides.settings.length_groups,
         "spacy_ms_per_step": ms,
         "spacy_share": {name: round(value / spacy_ms, 3) for name, value in ms.items()},
         "spacy_total_ms": round(spacy_ms, 1),
@@ -163,7 +165,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--length-groups", type=int, default=DEFAULT_TRAIN_LENGTH_GROUPS,
-                        help="Length groups per update's batch, on both sides.")
+                        help="Length groups per joint update (each HF model's: half).")
     parser.add_argument("--name", default="training-profile", help="Results file stem.")
     parser.add_argument("--threads", type=int, default=2)
     add_location_args(parser, RESULTS)

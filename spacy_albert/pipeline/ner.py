@@ -20,6 +20,7 @@ from spacy.pipeline.ner import DEFAULT_NER_MODEL, EntityRecognizer
 from spacy.tokens import Doc, Span
 from thinc.api import Model
 
+from ..models.torch_gemm import CpuGemm, use_cpu_gemm
 from .segments import (
     DEFAULT_MAX_TOKENS_PER_PASS,
     checked_max_tokens,
@@ -78,9 +79,11 @@ class AlbertEntityRecognizer(EntityRecognizer):
     segments so memory stays bounded by the segment, not the doc."""
 
     def __init__(self, vocab: Any, model: Model, name: str = "ner", moves: Any = None, *,
-                 max_tokens_per_pass: int = DEFAULT_MAX_TOKENS_PER_PASS, **kwargs: Any) -> None:
+                 max_tokens_per_pass: int = DEFAULT_MAX_TOKENS_PER_PASS,
+                 cpu_gemm: CpuGemm = "torch", **kwargs: Any) -> None:
         super().__init__(vocab, model, name, moves, **kwargs)
         self.max_tokens_per_pass = checked_max_tokens(name, max_tokens_per_pass)
+        use_cpu_gemm(self.model, cpu_gemm)
 
     def predict(self, docs: Iterable[Doc]) -> list[Any]:
         """Parse states per doc (spaCy's), or a `SegmentedParse` for a long doc."""
@@ -119,6 +122,7 @@ class AlbertEntityRecognizer(EntityRecognizer):
         "incorrect_spans_key": None,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
         "max_tokens_per_pass": DEFAULT_MAX_TOKENS_PER_PASS,
+        "cpu_gemm": "torch",
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
@@ -131,6 +135,7 @@ def make_albert_ner(
     incorrect_spans_key: Optional[str],
     scorer: Optional[Callable],
     max_tokens_per_pass: int,
+    cpu_gemm: CpuGemm,
 ) -> AlbertEntityRecognizer:
     """spaCy's `ner` with bounded memory on long docs.
 
@@ -138,10 +143,12 @@ def make_albert_ner(
     moves, update_with_oracle_cut_size, incorrect_spans_key, scorer: As spaCy's `ner`.
     max_tokens_per_pass (int): Docs longer than this are parsed in segments of at most
         this many tokens, cut at sentence ends.
+    cpu_gemm (str): The model's matrix products on CPU: "torch" (torch's BLAS, on the
+        encoder's threads) or "thinc" (BLIS); see `models/torch_gemm.py`.
     """
     return AlbertEntityRecognizer(
         nlp.vocab, model, name, moves,
         update_with_oracle_cut_size=update_with_oracle_cut_size,
         incorrect_spans_key=incorrect_spans_key, scorer=scorer,
-        max_tokens_per_pass=max_tokens_per_pass,
+        max_tokens_per_pass=max_tokens_per_pass, cpu_gemm=cpu_gemm,
     )

@@ -19,6 +19,7 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats1d, Floats2d
 
+from ..models.torch_gemm import CpuGemm, use_cpu_gemm
 from .segments import (
     DEFAULT_MAX_TOKENS_PER_PASS,
     checked_max_tokens,
@@ -74,9 +75,11 @@ class AlbertTextCategorizer(TextCategorizer):
 
     def __init__(self, vocab: Any, model: Model, name: str = "textcat", *,
                  threshold: float, scorer: Optional[Callable] = score_exclusive_cats,
-                 max_tokens_per_pass: int = DEFAULT_MAX_TOKENS_PER_PASS) -> None:
+                 max_tokens_per_pass: int = DEFAULT_MAX_TOKENS_PER_PASS,
+                 cpu_gemm: CpuGemm = "torch") -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.max_tokens_per_pass = checked_max_tokens(name, max_tokens_per_pass)
+        use_cpu_gemm(self.model, cpu_gemm)
 
     @property
     def support_missing_values(self) -> bool:
@@ -137,6 +140,7 @@ class AlbertTextCategorizer(TextCategorizer):
         "model": DEFAULT_SINGLE_TEXTCAT_MODEL,
         "scorer": {"@scorers": SCORER_NAME},
         "max_tokens_per_pass": DEFAULT_MAX_TOKENS_PER_PASS,
+        "cpu_gemm": "torch",
     },
     default_score_weights={
         "cats_score": 1.0,
@@ -158,6 +162,7 @@ def make_albert_textcat(
     threshold: float,
     scorer: Optional[Callable],
     max_tokens_per_pass: int,
+    cpu_gemm: CpuGemm,
 ) -> AlbertTextCategorizer:
     """Create an exclusive text classifier that tolerates docs without gold cats.
 
@@ -167,6 +172,8 @@ def make_albert_textcat(
     scorer (Optional[Callable]): Defaults to `spacy-albert.textcat_scorer.v1`.
     max_tokens_per_pass (int): Docs longer than this are pooled a segment of at most this
         many tokens at a time (bounded memory, same scores).
+    cpu_gemm (str): The model's matrix products on CPU: "torch" or "thinc" (BLIS); see
+        `models/torch_gemm.py`.
     """
     return AlbertTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer,
-                                 max_tokens_per_pass=max_tokens_per_pass)
+                                 max_tokens_per_pass=max_tokens_per_pass, cpu_gemm=cpu_gemm)

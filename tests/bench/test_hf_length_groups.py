@@ -1,10 +1,11 @@
-"""The HF loop's length groups (fairness rule 1: the trick spacy-albert trains with) give
-the whole batch's loss and gradients."""
+"""The HF loop's length groups (fairness rule 5: the trick spacy-albert trains with) give
+the whole batch's loss and gradients, in encoder calls of the joint pipeline's rows."""
 
 import torch
 from transformers import AlbertConfig, AlbertForSequenceClassification, AlbertForTokenClassification
 
 from bench.hf_training import length_grouped
+from bench.training import hf_length_groups
 
 CONFIG = dict(vocab_size=50, embedding_size=16, hidden_size=32, num_hidden_layers=2,
               num_attention_heads=2, intermediate_size=64, hidden_dropout_prob=0.0,
@@ -46,3 +47,14 @@ def test_groups_give_the_batch_loss_and_gradients() -> None:
         for name, grad in grads.items():
             torch.testing.assert_close(grouped_grads[name], grad, rtol=1e-4, atol=1e-6,
                                        msg=name)
+
+
+def test_both_sides_make_encoder_calls_of_the_same_rows() -> None:
+    """Fairness rule 5: the joint batch (both tasks, 2 × batch rows) in n groups; each HF
+    model's batch (one task, batch rows) in half as many, so a call has as many rows."""
+    batch_rows = 32
+    for joint_groups in (2, 4, 6):
+        hf_groups = hf_length_groups(joint_groups)
+        assert 2 * batch_rows / joint_groups == batch_rows / hf_groups
+        assert 2 * hf_groups == joint_groups  # the same calls per step
+    assert hf_length_groups(1) == 1

@@ -372,13 +372,11 @@ def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path
 
 
 POOL_PARENT = """
-import multiprocessing, os, time
-from concurrent.futures import ProcessPoolExecutor
-from bench.pretrained_compare import die_with_parent
+import os, time
+from bench.pretrained_compare import worker_pool
 
 if __name__ == "__main__":
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent)
+    pool = worker_pool(1)
     print(pool.submit(os.getpid).result(), flush=True)
     pool.submit(time.sleep, 600)
     time.sleep(600)

@@ -10,6 +10,7 @@ from spacy.language import Language
 from spacy_transformers.data_classes import WordpieceBatch
 
 from spacy_albert.models.architectures import albert_transformer_v2
+from spacy_albert.models.encoder import DEFAULT_TRAIN_LENGTH_GROUPS
 from spacy_albert.models.length_groups import forward_in_length_groups, length_groups
 
 TEXTS = {
@@ -85,8 +86,9 @@ def test_groups_are_length_sorted_and_shorter_than_the_batch(nlp: Language) -> N
     assert len(length_groups(wordpieces, 1)) == 1
 
 
-def test_configs_train_in_two_length_groups(nlp: Language) -> None:
-    assert nlp.get_pipe("transformer").model.attrs["train_length_groups"] == 2
+def test_configs_train_in_the_default_length_groups(nlp: Language) -> None:
+    assert nlp.get_pipe("transformer").model.attrs["train_length_groups"] == \
+        DEFAULT_TRAIN_LENGTH_GROUPS
 
 
 def test_zero_groups_is_a_config_error() -> None:
