@@ -174,9 +174,19 @@ def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _value(value: Any) -> str:
-    """An override's value as written on a command line (4.0 -> "4")."""
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return f"{value:g}" if is_number else str(value)
+    """An override's value as a config writes it: 4.0 -> "4", True -> "true", and a block
+    ({"@architectures": name, setting: value, ...}) -> "name(setting=value, ...)", its null
+    settings left out."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        function = "".join(str(v) for key, v in value.items() if key.startswith("@"))
+        settings = ", ".join(f"{key}={_value(v)}" for key, v in value.items()
+                             if not key.startswith("@") and v is not None)
+        return f"{function}({settings})"
+    return str(value)
 
 
 def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],

@@ -15,6 +15,7 @@ for thousands of tokens.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Optional, TypeVar
 
 from spacy.attrs import ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, SENT_START
@@ -123,49 +124,140 @@ def segments(doc: Doc, max_tokens: int, *, entities: bool = False
 
 REDUCTIONS = ("reduce_first", "reduce_last", "reduce_max", "reduce_mean")
 
+# A segment's token vectors -> its pooling statistics; two segments' statistics -> theirs
+# combined; the whole doc's statistics -> its pooled row.
+Statistics = dict[str, Floats2d]
 
-def pooled_classifier_parts(model: Model) -> Optional[tuple[Model, list[str], list[Model]]]:
-    """Split spaCy's `TextCatReduce` model (tok2vec >> list2ragged >> reductions >> output)
-    into its tok2vec, its reductions in concatenation order, and its output layers; None
-    for other architectures (their whole-doc pass is kept)."""
+
+@dataclass(frozen=True)
+class PooledClassifier:
+    """A text classifier split where it pools a doc's token vectors into one row.
+
+    tok2vec (Model): Docs -> token vectors.
+    statistics (Callable): A segment's token vectors -> what pooling needs of them.
+    combine (Callable): Two consecutive segments' statistics -> those of both.
+    pooled (Callable): A doc's statistics -> its pooled row, shape (1, width).
+    after_pooling (list[Model]): The layers from the pooled rows to the scores.
+    """
+
+    tok2vec: Model
+    statistics: Callable[[Floats2d], Statistics]
+    combine: Callable[[Statistics, Statistics], Statistics]
+    pooled: Callable[[Statistics], Floats2d]
+    after_pooling: list[Model]
+
+    def scores(self, pooled: Floats2d) -> Floats2d:
+        return predict_through(self.after_pooling, pooled)
+
+
+def predict_through(layers: Sequence[Model], rows: Floats2d) -> Floats2d:
+    """The rows through the layers in turn."""
+    for layer in layers:
+        rows = layer.predict(rows)
+    return rows
+
+
+def pooled_classifier(model: Model) -> Optional[PooledClassifier]:
+    """spaCy's `TextCatReduce` or `TextCatParametricAttention` model split where it pools;
+    None for other architectures (their whole-doc pass is kept)."""
+    return _reduce_classifier(model) or _attention_classifier(model)
+
+
+def _reduce_classifier(model: Model) -> Optional[PooledClassifier]:
+    """`TextCatReduce`: tok2vec >> list2ragged >> reductions >> output layers.
+
+    Its reductions are concatenated in config order; each one's statistics (first and last
+    row, maximum, sum and count) combine exactly over segments.
+    """
     if len(model.layers) < 2 or len(model.layers[0].layers) != 2 or not model.has_ref("tok2vec"):
         return None
-    pooled, reduction = model.layers[0].layers
+    pooling, reduction = model.layers[0].layers
     names = [reduction.name] if reduction.name in REDUCTIONS else [
         layer.name for layer in reduction.layers]
     if not names or any(name not in REDUCTIONS for name in names):
         return None
-    if [layer.name for layer in pooled.layers[-1:]] != ["list2ragged"]:
+    if [layer.name for layer in pooling.layers[-1:]] != ["list2ragged"]:
         return None
-    return model.get_ref("tok2vec"), names, list(model.layers[1:])
+    xp = model.ops.xp
+
+    def statistics(vectors: Floats2d) -> Statistics:
+        return {"first": vectors[:1], "last": vectors[-1:],
+                "max": vectors.max(axis=0, keepdims=True),
+                "sum": vectors.sum(axis=0, keepdims=True),
+                "count": xp.asarray([[vectors.shape[0]]], dtype="f")}
+
+    def combine(earlier: Statistics, later: Statistics) -> Statistics:
+        return {"first": earlier["first"], "last": later["last"],
+                "max": xp.maximum(earlier["max"], later["max"]),
+                "sum": earlier["sum"] + later["sum"],
+                "count": earlier["count"] + later["count"]}
+
+    def pooled(stats: Statistics) -> Floats2d:
+        rows = {"reduce_first": stats["first"], "reduce_last": stats["last"],
+                "reduce_max": stats["max"],
+                "reduce_mean": stats["sum"] / xp.maximum(stats["count"], 1)}
+        return xp.concatenate([rows[name] for name in names], axis=1)
+
+    return PooledClassifier(model.get_ref("tok2vec"), statistics, combine, pooled,
+                            list(model.layers[1:]))
+
+
+def _attention_classifier(model: Model) -> Optional[PooledClassifier]:
+    """`TextCatParametricAttention`: (tok2vec >> list2ragged >> attention >> reduce_sum)
+    >> residual layer >> output layers.
+
+    The attention weights are a softmax over all the doc's tokens, so each segment keeps
+    the largest logit, the sum of its tokens' exp(logit − largest) and their weighted sum
+    of vectors: rescaled to a common largest logit, they add up exactly (log-sum-exp).
+    """
+    if not model.layers or not all(model.layers[0].has_ref(name)
+                                   for name in ("tok2vec", "attention_layer", "key_transform")):
+        return None
+    pooling, *after_pooling = model.layers[0].layers
+    if not pooling.layers or pooling.layers[-1].name != "reduce_sum":
+        return None
+    attention = model.layers[0].get_ref("attention_layer")
+    key_transform = model.layers[0].get_ref("key_transform")
+    xp = model.ops.xp
+
+    def statistics(vectors: Floats2d) -> Statistics:
+        query = attention.get_param("Q").reshape(-1, 1)
+        logits = key_transform.predict(vectors) @ query
+        largest = logits.max(axis=0, keepdims=True)
+        weights = xp.exp(logits - largest)
+        return {"largest": largest, "total": weights.sum(axis=0, keepdims=True),
+                "weighted": (weights * vectors).sum(axis=0, keepdims=True)}
+
+    def combine(earlier: Statistics, later: Statistics) -> Statistics:
+        largest = xp.maximum(earlier["largest"], later["largest"])
+        scale_earlier, scale_later = (xp.exp(part["largest"] - largest)
+                                      for part in (earlier, later))
+        return {"largest": largest,
+                "total": scale_earlier * earlier["total"] + scale_later * later["total"],
+                "weighted": (scale_earlier * earlier["weighted"]
+                             + scale_later * later["weighted"])}
+
+    def pooled(stats: Statistics) -> Floats2d:
+        return stats["weighted"] / stats["total"]
+
+    return PooledClassifier(model.layers[0].get_ref("tok2vec"), statistics, combine, pooled,
+                            [*after_pooling, *model.layers[1:]])
 
 
 def predict_pooled_in_segments(model: Model, doc: Doc, max_tokens: int) -> Optional[Floats2d]:
-    """A `TextCatReduce` model's scores for one long doc, its tokens pooled a segment at
-    a time: first/last/max/mean over segments equal the whole doc's (up to float
-    rounding). None if the model is not one (see `pooled_classifier_parts`).
+    """A pooling text classifier's scores for one long doc, its tokens pooled a segment at
+    a time: the same scores as the whole doc's (up to float rounding). None if the model
+    is not one (see `pooled_classifier`).
 
     RETURNS (Optional[Floats2d]): Scores, shape (1, n_labels).
     """
-    parts = pooled_classifier_parts(model)
-    if parts is None:
+    head = pooled_classifier(model)
+    if head is None:
         return None
-    tok2vec, names, output_layers = parts
-    ops = model.ops
-    first = last = maximum = total = None
-    n_tokens = 0
+    stats: Optional[Statistics] = None
     for _, segment in segments(doc, max_tokens):
-        vectors = tok2vec.predict([segment])[0]
-        first = vectors[:1] if first is None else first
-        last = vectors[-1:]
-        row_max = vectors.max(axis=0, keepdims=True)
-        maximum = row_max if maximum is None else ops.xp.maximum(maximum, row_max)
-        row_sum = vectors.sum(axis=0, keepdims=True)
-        total = row_sum if total is None else total + row_sum
-        n_tokens += vectors.shape[0]
-    pooled = {"reduce_first": first, "reduce_last": last, "reduce_max": maximum,
-              "reduce_mean": total / max(n_tokens, 1)}
-    scores = ops.xp.concatenate([pooled[name] for name in names], axis=1)
-    for layer in output_layers:
-        scores = layer.predict(scores)
-    return scores
+        segment_stats = head.statistics(head.tok2vec.predict([segment])[0])
+        stats = segment_stats if stats is None else head.combine(stats, segment_stats)
+    if stats is None:  # a doc is never empty here (it is longer than max_tokens)
+        raise ValueError("predict_pooled_in_segments needs a doc with at least one token")
+    return head.scores(head.pooled(stats))

@@ -23,7 +23,9 @@ from ..models.torch_gemm import CpuGemm, use_cpu_gemm
 from .segments import (
     DEFAULT_MAX_TOKENS_PER_PASS,
     checked_max_tokens,
+    pooled_classifier,
     predict_pooled_in_segments,
+    predict_through,
     results_per_doc,
 )
 
@@ -92,8 +94,8 @@ class AlbertTextCategorizer(TextCategorizer):
         spaCy's textcat returns all-zero scores when no doc in the batch has a token,
         so `nlp("")` had cats summing to 0 while the same doc in a batch with others
         got the model's no-token distribution. Here such a batch goes through the
-        output layer on zero vectors (what pooling gives a doc without tokens), so
-        exclusive cats always sum to 1, whatever the doc's batch.
+        layers after pooling on zero vectors (what pooling gives a doc without tokens),
+        so exclusive cats always sum to 1 and equal the doc's cats in any batch.
         """
         docs = list(docs)
         limit = self.max_tokens_per_pass
@@ -102,12 +104,19 @@ class AlbertTextCategorizer(TextCategorizer):
         if not docs or any(len(doc) for doc in docs):
             return super().predict(docs)
         ops = self.model.ops
-        if self.model.has_ref("output_layer"):
-            output_layer = self.model.get_ref("output_layer")
-            n_in = output_layer.maybe_get_dim("nI")
-            if n_in:
-                return ops.asarray(output_layer.predict(ops.alloc2f(len(docs), n_in)))
+        after_pooling = self._layers_after_pooling()
+        n_in = after_pooling[0].maybe_get_dim("nI") if after_pooling else None
+        if n_in:
+            return ops.asarray(predict_through(after_pooling, ops.alloc2f(len(docs), n_in)))
         return ops.alloc2f(len(docs), len(self.labels)) + 1.0 / max(len(self.labels), 1)
+
+    def _layers_after_pooling(self) -> list[Model]:
+        """What turns pooled vectors into scores: for spaCy's attention head its residual
+        layer too, not only the output layer."""
+        head = pooled_classifier(self.model)
+        if head is not None:
+            return head.after_pooling
+        return [self.model.get_ref("output_layer")] if self.model.has_ref("output_layer") else []
 
     def _predict_long(self, docs: list[Doc]) -> Floats2d:
         """Docs longer than `max_tokens_per_pass` pooled a segment at a time (bounded

@@ -145,6 +145,25 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
     assert second["systems"] == {"hf-ner": 4} and second["pretraining"] == {}
 
 
+def test_variant_names_write_overrides_as_a_config_does():
+    from bench.render_quality import variant_name
+
+    head = {"@architectures": "spacy.TextCatParametricAttention.v1", "exclusive_classes": True,
+            "nO": None, "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                                    "grad_factor": 4.0,
+                                    "pooling": {"@layers": "reduce_mean.v1"}}}
+    budget = {"albert_overrides": {"components.textcat.model": head,
+                                   "components.textcat.model.use_reduce_max": True}}
+    name, differences = variant_name("albert-sentence", budget)
+    assert name == ("albert-sentence [textcat.model=spacy.TextCatParametricAttention.v1("
+                    "exclusive_classes=true, tok2vec=spacy-transformers.TransformerListener.v1("
+                    "grad_factor=4, pooling=reduce_mean.v1())), "
+                    "textcat.model.use_reduce_max=true]")
+    assert differences == ["the overrides"]
+    # The HF loop never takes the spacy-albert overrides.
+    assert variant_name("hf-sst2", budget) == ("hf-sst2", [])
+
+
 def test_pretraining_line_says_what_continued_pretraining_did():
     from bench.render_quality import pretraining_line
 

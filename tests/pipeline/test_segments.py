@@ -10,7 +10,10 @@ import numpy
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.ml.models.textcat import build_reduce_text_classifier
+from spacy.ml.models.textcat import (
+    build_reduce_text_classifier,
+    build_textcat_parametric_attention_v1,
+)
 from spacy.tokens import Doc, Span
 from thinc.api import Model
 
@@ -117,6 +120,20 @@ def test_pooled_segments_equal_the_whole_doc_for_every_reduction(reductions) -> 
     model = build_reduce_text_classifier(fake_tok2vec(), True, *reductions, nO=3)
     model.initialize()
     doc = spacy.blank("en")(" ".join(f"w{i % 17}" for i in range(50)) + " end.")
+    whole = model.predict([doc])
+    for limit in (7, 20, 51):
+        numpy.testing.assert_allclose(predict_pooled_in_segments(model, doc, limit), whole,
+                                      rtol=1e-5, atol=1e-6)
+
+
+def test_attention_pooled_segments_equal_the_whole_doc() -> None:
+    """spaCy's attention head: a softmax over all the doc's tokens, combined exactly
+    across segments however far apart their attention logits are."""
+    doc = spacy.blank("en")(" ".join(f"w{i % 17}" for i in range(50)) + " end.")
+    model = build_textcat_parametric_attention_v1(fake_tok2vec(), True, nO=3)
+    model.initialize(X=[doc])
+    attention = model.layers[0].get_ref("attention_layer")
+    attention.set_param("Q", attention.get_param("Q") * 200)  # weights far from uniform
     whole = model.predict([doc])
     for limit in (7, 20, 51):
         numpy.testing.assert_allclose(predict_pooled_in_segments(model, doc, limit), whole,

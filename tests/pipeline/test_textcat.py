@@ -1,17 +1,22 @@
 """albert_textcat: exclusive textcat that learns only from docs with gold cats."""
 
+from pathlib import Path
+
 import numpy
 import pytest
 import spacy
 from spacy.scorer import Scorer
 from spacy.training import Example
+from spacy.util import load_config, load_model_from_config
 
+from spacy_albert.pipeline.segments import DEFAULT_MAX_TOKENS_PER_PASS, pooled_classifier
 from spacy_albert.pipeline.textcat import (
     AlbertTextCategorizer,
     has_gold_cats,
     score_exclusive_cats,
 )
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 LABELS = {"POSITIVE": 1.0, "NEGATIVE": 0.0}
 
 
@@ -87,3 +92,52 @@ def test_two_positive_labels_are_rejected_with_a_clear_error():
     # Labels of another component (e.g. topics) in the same doc are not ours to check.
     mixed = Example.from_dict(nlp.make_doc("ok"), {"cats": {**LABELS, "SPORTS": 1.0}})
     textcat._validate_categories([mixed])
+
+
+ATTENTION_HEAD = {"@architectures": "spacy.TextCatParametricAttention.v1",
+                  "exclusive_classes": True, "nO": None,
+                  "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                              "grad_factor": 1.0, "pooling": {"@layers": "reduce_mean.v1"},
+                              "upstream": "transformer"}}
+
+
+@pytest.fixture(scope="module")
+def attention_nlp(en_model_dir):
+    """configs/textcat.cfg with spaCy's attention head over the tiny encoder."""
+    config = load_config(CONFIGS / "textcat.cfg")
+    config["paths"]["transformer"] = str(en_model_dir)
+    config["components"]["textcat"]["model"] = ATTENTION_HEAD
+    nlp = load_model_from_config(config.interpolate(), auto_fill=True)
+    examples = [Example.from_dict(nlp.make_doc(text), {"cats": cats}) for text, cats in
+                [("great fun", LABELS), ("awful mess", {"POSITIVE": 0.0, "NEGATIVE": 1.0})]]
+    nlp.initialize(lambda: examples)
+    # Trained-looking weights: attention far from uniform, a residual layer that does not
+    # map zero vectors to zero and an output layer that is not all zeros (as initialised).
+    model = nlp.get_pipe("textcat").model
+    attention = model.layers[0].get_ref("attention_layer")
+    attention.set_param("Q", attention.get_param("Q") * 50)
+    rng = numpy.random.default_rng(0)
+    for layer, name in ((model.layers[0].get_ref("norm_layer"), "b"),
+                        (model.get_ref("output_layer"), "W")):
+        layer.set_param(name, rng.normal(size=layer.get_param(name).shape).astype("f"))
+    return nlp
+
+
+def test_attention_head_gives_an_empty_doc_its_cats_in_any_batch(attention_nlp):
+    alone = attention_nlp("").cats
+    in_batch = next(iter(attention_nlp.pipe(["", "great fun in Lisbon"]))).cats
+    assert sum(alone.values()) == pytest.approx(1.0, abs=1e-5)
+    assert alone == pytest.approx(in_batch, abs=1e-6)
+
+
+def test_attention_head_scores_a_long_doc_a_segment_at_a_time(attention_nlp):
+    textcat = attention_nlp.get_pipe("textcat")
+    assert pooled_classifier(textcat.model) is not None
+    text = " ".join(["Great fun in Lisbon.", "An awful mess, sadly."] * 40)
+    whole = attention_nlp(text).cats
+    textcat.max_tokens_per_pass = 25
+    try:
+        segmented = attention_nlp(text).cats
+    finally:
+        textcat.max_tokens_per_pass = DEFAULT_MAX_TOKENS_PER_PASS
+    assert segmented == pytest.approx(whole, abs=1e-5)
