@@ -123,6 +123,9 @@ def segments(doc: Doc, max_tokens: int, *, entities: bool = False
 
 
 REDUCTIONS = ("reduce_first", "reduce_last", "reduce_max", "reduce_mean")
+# thinc's `softmax_sequences`, which normalises the attention layer's weights, clips the
+# logits to this and exponentiates them as they are (no max subtracted); segments do the same.
+SOFTMAX_LOGIT_CLIP = 20.0
 
 # A segment's token vectors -> its pooling statistics; two segments' statistics -> theirs
 # combined; the whole doc's statistics -> its pooled row.
@@ -138,6 +141,7 @@ class PooledClassifier:
     combine (Callable): Two consecutive segments' statistics -> those of both.
     pooled (Callable): A doc's statistics -> its pooled row, shape (1, width).
     after_pooling (list[Model]): The layers from the pooled rows to the scores.
+    width (Optional[int]): A pooled row's width (None before the model is initialised).
     """
 
     tok2vec: Model
@@ -145,6 +149,7 @@ class PooledClassifier:
     combine: Callable[[Statistics, Statistics], Statistics]
     pooled: Callable[[Statistics], Floats2d]
     after_pooling: list[Model]
+    width: Optional[int]
 
     def scores(self, pooled: Floats2d) -> Floats2d:
         return predict_through(self.after_pooling, pooled)
@@ -198,8 +203,10 @@ def _reduce_classifier(model: Model) -> Optional[PooledClassifier]:
                 "reduce_mean": stats["sum"] / xp.maximum(stats["count"], 1)}
         return xp.concatenate([rows[name] for name in names], axis=1)
 
+    output_layer = model.get_ref("output_layer") if model.has_ref("output_layer") else None
     return PooledClassifier(model.get_ref("tok2vec"), statistics, combine, pooled,
-                            list(model.layers[1:]))
+                            list(model.layers[1:]),
+                            output_layer.maybe_get_dim("nI") if output_layer else None)
 
 
 def _attention_classifier(model: Model) -> Optional[PooledClassifier]:
@@ -207,41 +214,34 @@ def _attention_classifier(model: Model) -> Optional[PooledClassifier]:
     >> residual layer >> output layers.
 
     The attention weights are a softmax over all the doc's tokens, so each segment keeps
-    the largest logit, the sum of its tokens' exp(logit − largest) and their weighted sum
-    of vectors: rescaled to a common largest logit, they add up exactly (log-sum-exp).
+    the sum of its tokens' exp(logit) and their weighted sum of vectors; summed over the
+    segments and divided, they give the whole doc's attention-pooled row.
     """
     if not model.layers or not all(model.layers[0].has_ref(name)
                                    for name in ("tok2vec", "attention_layer", "key_transform")):
         return None
     pooling, *after_pooling = model.layers[0].layers
-    if not pooling.layers or pooling.layers[-1].name != "reduce_sum":
+    if not pooling.layers or pooling.layers[-1].name != "reduce_sum" or not after_pooling:
         return None
     attention = model.layers[0].get_ref("attention_layer")
     key_transform = model.layers[0].get_ref("key_transform")
     xp = model.ops.xp
 
     def statistics(vectors: Floats2d) -> Statistics:
-        query = attention.get_param("Q").reshape(-1, 1)
-        logits = key_transform.predict(vectors) @ query
-        largest = logits.max(axis=0, keepdims=True)
-        weights = xp.exp(logits - largest)
-        return {"largest": largest, "total": weights.sum(axis=0, keepdims=True),
+        logits = key_transform.predict(vectors) @ attention.get_param("Q").reshape(-1, 1)
+        weights = xp.exp(xp.clip(logits, -SOFTMAX_LOGIT_CLIP, SOFTMAX_LOGIT_CLIP))
+        return {"total": weights.sum(axis=0, keepdims=True),
                 "weighted": (weights * vectors).sum(axis=0, keepdims=True)}
 
     def combine(earlier: Statistics, later: Statistics) -> Statistics:
-        largest = xp.maximum(earlier["largest"], later["largest"])
-        scale_earlier, scale_later = (xp.exp(part["largest"] - largest)
-                                      for part in (earlier, later))
-        return {"largest": largest,
-                "total": scale_earlier * earlier["total"] + scale_later * later["total"],
-                "weighted": (scale_earlier * earlier["weighted"]
-                             + scale_later * later["weighted"])}
+        return {key: earlier[key] + later[key] for key in earlier}
 
     def pooled(stats: Statistics) -> Floats2d:
         return stats["weighted"] / stats["total"]
 
     return PooledClassifier(model.layers[0].get_ref("tok2vec"), statistics, combine, pooled,
-                            [*after_pooling, *model.layers[1:]])
+                            [*after_pooling, *model.layers[1:]],
+                            after_pooling[0].maybe_get_dim("nI"))
 
 
 def predict_pooled_in_segments(model: Model, doc: Doc, max_tokens: int) -> Optional[Floats2d]:

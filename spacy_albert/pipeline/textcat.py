@@ -104,19 +104,22 @@ class AlbertTextCategorizer(TextCategorizer):
         if not docs or any(len(doc) for doc in docs):
             return super().predict(docs)
         ops = self.model.ops
-        after_pooling = self._layers_after_pooling()
-        n_in = after_pooling[0].maybe_get_dim("nI") if after_pooling else None
-        if n_in:
-            return ops.asarray(predict_through(after_pooling, ops.alloc2f(len(docs), n_in)))
+        layers, width = self._layers_after_pooling()
+        if width:
+            return ops.asarray(predict_through(layers, ops.alloc2f(len(docs), width)))
         return ops.alloc2f(len(docs), len(self.labels)) + 1.0 / max(len(self.labels), 1)
 
-    def _layers_after_pooling(self) -> list[Model]:
-        """What turns pooled vectors into scores: for spaCy's attention head its residual
-        layer too, not only the output layer."""
+    def _layers_after_pooling(self) -> tuple[list[Model], Optional[int]]:
+        """What turns pooled vectors into scores (for spaCy's attention head its residual
+        layer too, not only the output layer), and the pooled vectors' width (None if
+        unknown)."""
         head = pooled_classifier(self.model)
         if head is not None:
-            return head.after_pooling
-        return [self.model.get_ref("output_layer")] if self.model.has_ref("output_layer") else []
+            return head.after_pooling, head.width
+        if not self.model.has_ref("output_layer"):
+            return [], None
+        output_layer = self.model.get_ref("output_layer")
+        return [output_layer], output_layer.maybe_get_dim("nI")
 
     def _predict_long(self, docs: list[Doc]) -> Floats2d:
         """Docs longer than `max_tokens_per_pass` pooled a segment at a time (bounded
