@@ -5,6 +5,7 @@
         [--lr-grid 5e-5,1e-4,2e-4] [--systems albert-sentence,albert-document,hf-ner,hf-sst2] \
         [--threads 2] [--jobs 1] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
         [--albert-override components.textcat.model.tok2vec.grad_factor=4 ...]
+        [--extend bench/results/pretrained_compare_1400_hf-sst2.json --seeds 5]
 
 Systems, all on the same imported checkpoint and the corpus `bench.pretrained_data` wrote:
 - albert-sentence / albert-document: the joint textcat+ner pipeline (configs/textcat_ner.cfg),
@@ -25,6 +26,9 @@ one-rate grid every seed can, as there is nothing to pick). Every system is scor
 same functions (seqeval entity F1, accuracy) on dev and test. The results file is rewritten
 after every run. `--albert-override` changes the joint pipeline's config (as `spacy train`'s
 overrides do); the budget records it and BENCHMARKS names such a system by it.
+`--extend FILE` adds seeds to a finished comparison with the same budget: FILE's runs are
+copied (with the CPU they ran on), only the seeds it lacks up to `--seeds` train, at FILE's
+learning rate, and the new file names FILE in its meta.
 """
 
 import argparse
@@ -48,6 +52,7 @@ import srsly  # noqa: E402
 import torch  # noqa: E402
 
 from spacy_albert.checkpoints.pretrain import LOG_FILE as PRETRAIN_LOG  # noqa: E402
+from spacy_albert.models.cpu import current_cpu  # noqa: E402
 
 from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
@@ -81,6 +86,13 @@ class SeedRun:
     test: Scores
     train_seconds: float
     train_words_per_s: float
+    cpu: Optional[str] = None  # bench.meta's CPU summary of the machine it trained on
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], cpu: Optional[str]) -> "SeedRun":
+        """A run as a results file stores it; `cpu` where the file predates the field."""
+        return cls(data["seed"], Scores(**data["dev"]), Scores(**data["test"]),
+                   data["train_seconds"], data["train_words_per_s"], data.get("cpu") or cpu)
 
 
 @dataclass
@@ -108,10 +120,17 @@ class SystemResult:
                 "lr_selection": {rate: round(scores.selection(), 2)
                                  for rate, scores in self.lr_search.items()}}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], cpu: Optional[str]) -> "SystemResult":
+        """A system as a results file stores it (`cpu`: the file's, for runs without one)."""
+        return cls(data["description"],
+                   {rate: Scores(**scores) for rate, scores in data["lr_search"].items()},
+                   data["learn_rate"], [SeedRun.from_json(run, cpu) for run in data["runs"]])
+
 
 def seed_run(seed: int, trained: Trained, dev: Scores) -> SeedRun:
     return SeedRun(seed, dev, trained.score("test"), round(trained.seconds, 1),
-                   round(trained.words / max(trained.seconds, 1e-9), 1))
+                   round(trained.words / max(trained.seconds, 1e-9), 1), current_cpu().summary())
 
 
 def train_and_score(train: Trainer, learn_rate: float, seed: int) -> SeedRun:
@@ -129,7 +148,8 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
 
     train (Trainer): (learn_rate, seed) -> the trained system.
     budget (CompareBudget): The grid and the number of seeds.
-    result (SystemResult): Filled in place.
+    result (SystemResult): Filled in place; one with a learning rate already (from an
+        earlier file, `--extend`) only gets the seeds below `budget.seeds` it lacks.
     saved (Callable[[], None]): Called after every run (writes the results file).
     run_seeds (Optional[SeedRunner]): (learn_rate, seeds) -> their runs in any order, e.g.
         from worker processes; by default `train` runs them here one after another.
@@ -146,6 +166,11 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
             saved()
 
     run_seeds = run_seeds or one_by_one
+    if result.learn_rate is not None:
+        done = {run.seed for run in result.runs}
+        add(run_seeds(result.learn_rate, [seed for seed in range(budget.seeds)
+                                          if seed not in done]))
+        return result
     if len(budget.lr_grid) == 1:  # nothing to pick: seed 0 is the grid's run, all train at once
         best = result.learn_rate = budget.lr_grid[0]
         for run in run_seeds(best, range(budget.seeds)):
@@ -228,6 +253,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--albert-override", action="append", default=[], metavar="PATH=VALUE",
                         help="A config override of the spacy-albert systems (repeatable); "
                              "the value is read as JSON where it parses, else as a string.")
+    parser.add_argument("--extend", type=Path, default=None, metavar="FILE",
+                        help="A finished results file of the same budget: copy its runs and "
+                             "train only the seeds it lacks, up to --seeds.")
     args = parser.parse_args(argv)
     try:
         args.albert_overrides = dict(parse_override(item) for item in args.albert_override)
@@ -271,6 +299,41 @@ def pretraining_log(model: Path) -> Optional[dict[str, Any]]:
     return log
 
 
+# What must match for a file's runs to be extended: everything but the seeds and the jobs.
+EXTEND_IGNORES = ("seeds", "jobs")
+
+
+def extended_systems(path: Path, setup: dict[str, Any], names: Sequence[str]
+                     ) -> tuple[dict[str, SystemResult], dict[str, Any]]:
+    """The systems of an earlier results file to add seeds to, and a note for the meta.
+
+    RAISES (SystemExit): Where the file's budget or data differ, it lacks a system or a
+        run, or already has the seeds asked for.
+    """
+    earlier = srsly.read_json(path)
+    meta, budget = earlier["meta"], earlier["budget"]
+    setup = srsly.json_loads(srsly.json_dumps(setup))  # as the file holds it: lists, not tuples
+    differ = sorted(key for key in {*budget, *setup} - set(EXTEND_IGNORES)
+                    if budget.get(key) != setup.get(key))
+    problems = [f"its budget differs in {', '.join(differ)}"] if differ else []
+    if not meta.get("complete"):
+        problems.append("its run did not finish")
+    missing = [name for name in names if name not in earlier["systems"]]
+    if missing:
+        problems.append(f"it has no {', '.join(missing)}")
+    elif budget["seeds"] >= setup["seeds"]:
+        problems.append(f"it has {budget['seeds']} seeds already (--seeds {setup['seeds']})")
+    if problems:
+        sys.exit(f"--extend {path}: {'; '.join(problems)}")
+    systems = {name: SystemResult.from_json(earlier["systems"][name], meta["cpu"])
+               for name in names}
+    note = (f"Seeds 0–{budget['seeds'] - 1} are copied from `{path.name}` ({meta['date']}, "
+            f"{meta['cpu']}); seeds {budget['seeds']}–{setup['seeds'] - 1} trained in this run.")
+    return systems, {"extends": {"file": path.name, "command": meta["command"],
+                                 "date": meta["date"], "cpu": meta["cpu"],
+                                 "seeds": budget["seeds"]}, "note": note}
+
+
 def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
                  train: SplitData, splits: dict[Context, dict[str, SplitData]]) -> Trainer:
     if name in ("hf-ner", "hf-sst2"):
@@ -301,7 +364,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     train, budget, splits = load_inputs(args)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    systems: dict[str, SystemResult] = {}
     setup = {
         **asdict(budget), "warmup": budget.warmup,
         "schedule": "AdamW, warmup_linear (10 % warm-up) to 0 at the last update, weight decay "
@@ -313,9 +375,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
                  for context, by_split in splits.items() for split, data in by_split.items()},
     }
+    systems: dict[str, SystemResult] = {}
+    extension: dict[str, Any] = {}
+    if args.extend:
+        systems, extension = extended_systems(args.extend, setup, args.systems)
 
     def save(final: bool = False) -> None:
-        meta = results_meta(command, args.threads, started, load_start, complete=final)
+        meta = results_meta(command, args.threads, started, load_start, complete=final,
+                            **extension)
         srsly.write_json(args.out, {"meta": meta, "budget": setup,
                                     "systems": {name: result.to_json()
                                                 for name, result in systems.items()}})
@@ -323,7 +390,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for name in args.systems:
         print(f"[pretrained_compare] {name}: grid {args.lr_grid}, {args.seeds} seed(s), "
               f"{args.steps} updates", flush=True)
-        systems[name] = SystemResult(DESCRIPTIONS[name])
+        systems.setdefault(name, SystemResult(DESCRIPTIONS[name]))
         sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save,
               worker_seeds(args, name) if args.jobs > 1 else None)
         print(f"[pretrained_compare] {name}: lr {systems[name].learn_rate:g}, "

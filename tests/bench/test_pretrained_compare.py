@@ -371,6 +371,57 @@ def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path
         assert (tmp_path / "work" / f"albert-sentence-lr0_001-seed{seed}.jsonl").exists()
 
 
+def test_extend_copies_a_files_runs_and_trains_only_the_seeds_it_lacks(
+        tiny_albert: Path, tmp_path: Path) -> None:
+    prepare_corpus(write_full(tmp_path / "full"), tmp_path / "corpus", CorpusLimits())
+    common = ["--corpus", str(tmp_path / "corpus"), "--model", str(tiny_albert), "--steps", "2",
+              "--batch", "2", "--lr-grid", "1e-3", "--threads", "1", "--systems", "hf-sst2",
+              "--work-dir", str(tmp_path / "work")]
+    first, extended = tmp_path / "first.json", tmp_path / "extended.json"
+    pretrained_compare.main([*common, "--seeds", "1", "--out", str(first)])
+    earlier = json.loads(first.read_text())
+    earlier["systems"]["hf-sst2"]["runs"][0].pop("cpu")  # as files from before the field
+    earlier["meta"]["cpu"] = "an older machine"
+    first.write_text(json.dumps(earlier))
+    pretrained_compare.main([*common, "--seeds", "3", "--extend", str(first),
+                             "--out", str(extended)])
+    results = json.loads(extended.read_text())
+    system = results["systems"]["hf-sst2"]
+    assert [run["seed"] for run in system["runs"]] == [0, 1, 2]
+    assert system["runs"][0] == {**earlier["systems"]["hf-sst2"]["runs"][0],
+                                 "cpu": "an older machine"}
+    assert system["runs"][1]["cpu"] == results["meta"]["cpu"] != "an older machine"
+    assert system["lr_search"] == earlier["systems"]["hf-sst2"]["lr_search"]
+    assert system["summary"]["dev_sst2_accuracy"]["n"] == 3
+    meta = results["meta"]
+    assert meta["extends"] == {"file": "first.json", "command": earlier["meta"]["command"],
+                               "date": earlier["meta"]["date"], "cpu": "an older machine",
+                               "seeds": 1}
+    assert meta["note"].startswith("Seeds 0–0 are copied from `first.json`")
+    assert results["budget"]["seeds"] == 3
+
+
+def test_extend_refuses_a_file_it_cannot_add_to(tmp_path: Path) -> None:
+    setup = {"steps": 1400, "seeds": 5, "lr_grid": [1e-4], "jobs": 2}
+    earlier = {"meta": {"complete": True, "cpu": "x", "date": "d", "command": "c"},
+               "budget": {**setup, "steps": 300, "seeds": 3, "jobs": 1},
+               "systems": {"hf-sst2": {}}}
+    path = tmp_path / "earlier.json"
+    path.write_text(json.dumps(earlier))
+    with pytest.raises(SystemExit, match="earlier.json: its budget differs in steps"):
+        pretrained_compare.extended_systems(path, setup, ["hf-sst2"])
+    earlier["budget"]["steps"] = 1400
+    path.write_text(json.dumps(earlier))
+    with pytest.raises(SystemExit, match="it has no hf-ner"):
+        pretrained_compare.extended_systems(path, setup, ["hf-ner"])
+    with pytest.raises(SystemExit, match=r"it has 3 seeds already \(--seeds 3\)"):
+        pretrained_compare.extended_systems(path, {**setup, "seeds": 3}, ["hf-sst2"])
+    earlier["meta"]["complete"] = False
+    path.write_text(json.dumps(earlier))
+    with pytest.raises(SystemExit, match="its run did not finish"):
+        pretrained_compare.extended_systems(path, setup, ["hf-sst2"])
+
+
 POOL_PARENT = """
 import os, time
 from bench.pretrained_compare import worker_pool
