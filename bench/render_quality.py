@@ -154,7 +154,7 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
 # Not the shared budget: where the files lay, what names a variant (`variant_name`), and
 # how many processes trained the seeds.
 GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides",
-                    "jobs")
+                    "jobs", "seeds")
 
 
 def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
@@ -194,7 +194,8 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
     """The comparison files grouped by budget, each group's systems merged: a comparison may
     run as one process per system (`--systems`), each writing its own file. A file run on a
     checkpoint after continued pretraining or with config overrides names its systems by
-    them (`variant_name`).
+    them (`variant_name`). Where two files have the same system (one `--extend`s the other
+    with more seeds), the one with more runs stands.
 
     RETURNS: Per budget, the files' (meta, path) and {"budget" (with every file's grid
     rates), "systems", "pretraining" (per renamed system, the `pretrain` log), "variants"
@@ -219,7 +220,9 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
                 merged["variants"][name] = {"base": base, "without": differences}
             if pretraining:
                 merged["pretraining"][name] = pretraining
-            merged["systems"][name] = system
+            earlier = merged["systems"].get(name)
+            if earlier is None or len(system["runs"]) > len(earlier["runs"]):
+                merged["systems"][name] = system
     return list(groups.values())
 
 
@@ -265,15 +268,17 @@ def joint_run_line(joint: dict[str, Any], path: Path, systems: dict[str, Any]) -
             "this number of updates: " + "; ".join(parts) + ".")
 
 
-def rates_sentence(budget: dict[str, Any]) -> str:
-    """How the comparison's systems got their learning rates."""
-    grid, seeds = budget["lr_grid"], budget["seeds"]
+def rates_sentence(budget: dict[str, Any], seed_counts: set[int]) -> str:
+    """How the comparison's systems got their learning rates, and how many seeds each ran."""
+    grid = budget["lr_grid"]
+    seeds = (f"{next(iter(seed_counts))} seeds" if len(seed_counts) == 1
+             else "as many seeds as its row's seeds column says")
     if len(grid) == 1:
         return (f"Every system trains at the one rate of its grid, {grid[0]:g} (no search at "
-                f"this budget); {seeds} seeds, mean ± sd.")
+                f"this budget); {seeds}, mean ± sd.")
     return (f"Each system's learning rate is its best on dev from the grid {grid} at seed 0 "
             "(dev score in the grid column: CoNLL F1 and/or SST-2 accuracy, averaged); then "
-            f"{seeds} seeds at that rate, mean ± sd.")
+            f"{seeds} at that rate, mean ± sd.")
 
 
 def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any],
@@ -306,7 +311,8 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
         f"### Same checkpoint, data and updates: spacy-albert vs the seed's HF loop "
         f"({budget['steps']:,} updates)", "",
         *(line for meta, path in runs for line in (run_line(meta, path), "")),
-        rates_sentence(budget) + f" {budget['schedule']}. An HF update is {budget['batch']} "
+        rates_sentence(budget, {len(system["runs"]) for system in systems.values()})
+        + f" {budget['schedule']}. An HF update is {budget['batch']} "
         "sentences of its one task"
         + (f"; a spacy-albert update is {budget['batch_words']:,} words of both tasks (as many "
            f"as {budget['batch']} CoNLL sentences plus as many SST-2 texts)."

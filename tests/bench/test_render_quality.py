@@ -102,9 +102,16 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "No spacy-albert system" not in text
     assert "a spacy-albert update is" not in text  # the joint run's update is in its line
     assert "best on dev from the grid [5e-05, 0.0001] at seed 0" in text
+    assert "then 3 seeds at that rate, mean ± sd." in text
     results["budget"]["lr_grid"] = [1e-4]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
-    assert "Every system trains at the one rate of its grid, 0.0001 (no search" in text
+    assert ("Every system trains at the one rate of its grid, 0.0001 (no search at this "
+            "budget); 3 seeds, mean ± sd.") in text
+    # Systems with more seeds (a file --extend-ed) send the reader to the seeds column.
+    results["systems"]["hf-sst2"]["runs"] = [{"train_seconds": 120.0}] * 5
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert "budget); as many seeds as its row's seeds column says, mean ± sd." in text
+    assert "| 0.0001 | 5 |" in text
 
 
 def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
@@ -116,25 +123,33 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
                                     "systems": systems}))
         return path
 
-    short = {"steps": 300, "lr_grid": [5e-5, 1e-4], "model": "/a/en-pretrained"}
-    long = {"steps": 3000, "lr_grid": [5e-5], "model": "/a/en-pretrained"}
+    def system(tag, seeds=3):
+        return {"runs": [{"seed": seed} for seed in range(seeds)], "tag": tag}
+
+    short = {"steps": 300, "seeds": 3, "lr_grid": [5e-5, 1e-4], "model": "/a/en-pretrained"}
+    long = {"steps": 3000, "seeds": 3, "lr_grid": [5e-5], "model": "/a/en-pretrained"}
     # A run on a checkpoint after continued pretraining, at one rate, joins its budget.
     tapt = {**short, "lr_grid": [2e-4], "model": "/b/en-tapt",
             "model_pretraining": {"steps": 300}}
     # So does one with config overrides, whatever number of processes trained its seeds.
     overridden = {**short, "lr_grid": [2e-4], "jobs": 2,
                   "albert_overrides": {"components.textcat.model.tok2vec.grad_factor": 4.0}}
-    paths = [write("a.json", short, {"albert-document": 1}),
-             write("b.json", short, {"hf-ner": 2, "hf-sst2": 3}),
-             write("c.json", long, {"hf-ner": 4}),
-             write("d.json", tapt, {"albert-document": 5}),
-             write("e.json", overridden, {"albert-document": 6})]
+    # And one that extends a file with more seeds: its systems stand for that file's.
+    extended = {**short, "seeds": 5, "jobs": 2}
+    paths = [write("a.json", short, {"albert-document": system(1)}),
+             write("b.json", short, {"hf-ner": system(2), "hf-sst2": system(3)}),
+             write("b_5seeds.json", extended, {"hf-sst2": system(7, seeds=5)}),
+             write("c.json", long, {"hf-ner": system(4)}),
+             write("d.json", tapt, {"albert-document": system(5)}),
+             write("e.json", overridden, {"albert-document": system(6)}),
+             write("f.json", short, {"hf-sst2": system(8, seeds=1)})]
     (first_runs, first), (second_runs, second) = merged_comparisons(paths)
-    assert [path.name for _, path in first_runs] == ["a.json", "b.json", "d.json", "e.json"]
+    assert [path.name for _, path in first_runs] == ["a.json", "b.json", "b_5seeds.json",
+                                                     "d.json", "e.json", "f.json"]
     assert first["budget"] == {**short, "lr_grid": [5e-5, 1e-4, 2e-4]}
-    assert first["systems"] == {"albert-document": 1, "hf-ner": 2, "hf-sst2": 3,
-                                "albert-document @ en-tapt": 5,
-                                "albert-document [textcat.model.tok2vec.grad_factor=4]": 6}
+    assert {name: system["tag"] for name, system in first["systems"].items()} == {
+        "albert-document": 1, "hf-ner": 2, "hf-sst2": 7, "albert-document @ en-tapt": 5,
+        "albert-document [textcat.model.tok2vec.grad_factor=4]": 6}
     assert first["pretraining"] == {"albert-document @ en-tapt": {"steps": 300}}
     assert first["variants"] == {
         "albert-document @ en-tapt": {"base": "albert-document",
@@ -142,7 +157,7 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
         "albert-document [textcat.model.tok2vec.grad_factor=4]": {
             "base": "albert-document", "without": ["the overrides"]}}
     assert [meta["command"] for meta, _ in second_runs] == ["c.json"]
-    assert second["systems"] == {"hf-ner": 4} and second["pretraining"] == {}
+    assert second["systems"] == {"hf-ner": system(4)} and second["pretraining"] == {}
 
 
 def test_variant_names_write_overrides_as_a_config_does():
