@@ -307,8 +307,8 @@ def extended_systems(path: Path, setup: dict[str, Any], names: Sequence[str]
                      ) -> tuple[dict[str, SystemResult], dict[str, Any]]:
     """The systems of an earlier results file to add seeds to, and a note for the meta.
 
-    RAISES (SystemExit): Where the file's budget or data differ, it lacks a system or a
-        run, or already has the seeds asked for.
+    RAISES (SystemExit): Where the file's budget or data differ, its run did not finish,
+        it lacks a system, or it already has the seeds asked for.
     """
     earlier = srsly.read_json(path)
     meta, budget = earlier["meta"], earlier["budget"]
