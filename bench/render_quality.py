@@ -152,7 +152,8 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
 
 
 # Not the shared budget: where the files lay, what names a variant (`variant_name`), and
-# how many processes trained the seeds.
+# how many processes trained the seeds, and how many seeds (an `--extend`ed file joins the
+# file it extends).
 GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides",
                     "jobs", "seeds")
 
