@@ -134,10 +134,11 @@ def set_learn_rate(config: Any, steps: int, learn_rate: float) -> Any:
     return config
 
 
-def albert_config(transformer: Path) -> Any:
-    """configs/textcat_ner.cfg on the given checkpoint, with the training recipe its
-    directory carries (`init-model`: a random-init model's encoder learns at the heads' rate)."""
-    config = load_config(CONFIGS / "textcat_ner.cfg")
+def albert_config(transformer: Path, name: str = "textcat_ner.cfg") -> Any:
+    """A shipped config (configs/textcat_ner.cfg unless `name` says) on the given checkpoint,
+    with the training recipe its directory carries (`init-model`: a random-init model's
+    encoder learns at the heads' rate)."""
+    config = load_config(CONFIGS / name)
     config["paths"]["transformer"] = str(transformer)
     recipe = transformer / TRAINING_RECIPE_FILE
     for dotted, value in (srsly.read_json(recipe)["overrides"] if recipe.exists() else {}).items():
@@ -205,9 +206,13 @@ def evaluate_spacy(path: Path, split: EvalSet, config: Optional[dict[str, Any]] 
     """Score a saved spaCy pipeline (on CoNLL's own tokens, and on SST-2 text)."""
     nlp = spacy.load(path, config=config or {})
     predicted_tags = predict_tags(nlp, split.conll)
-    docs = nlp.pipe([text for text, _ in split.sst], batch_size=64)
-    labels = [int(doc.cats["POSITIVE"] >= doc.cats["NEGATIVE"]) for doc in docs]
-    return score(split.conll, predicted_tags, split.sst, labels)
+    return score(split.conll, predicted_tags, split.sst, predict_labels(nlp, split.sst))
+
+
+def predict_labels(nlp: Language, texts: Sequence[tuple[str, int]]) -> list[int]:
+    """The pipeline's SST-2 label (1 positive, 0 negative) of each (text, gold) pair."""
+    docs = nlp.pipe([text for text, _ in texts], batch_size=64)
+    return [int(doc.cats["POSITIVE"] >= doc.cats["NEGATIVE"]) for doc in docs]
 
 
 class System(Protocol):

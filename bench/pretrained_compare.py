@@ -2,7 +2,8 @@
 
     python -m bench.pretrained_compare --corpus corpus/en_pretrained_real \
         --model models/en-pretrained [--steps 3000] [--batch 32] [--seeds 3] \
-        [--lr-grid 5e-5,1e-4,2e-4] [--systems albert-sentence,albert-document,hf-ner,hf-sst2] \
+        [--lr-grid 5e-5,1e-4,2e-4] \
+        [--systems albert-sentence,albert-document,albert-sst2,hf-ner,hf-sst2] \
         [--threads 2] [--jobs 1] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
         [--albert-override components.textcat.model.tok2vec.grad_factor=4 ...]
         [--extend bench/results/pretrained_compare_1400_hf-sst2.json --seeds 5]
@@ -11,6 +12,8 @@ Systems, all on the same imported checkpoint and the corpus `bench.pretrained_da
 - albert-sentence / albert-document: the joint textcat+ner pipeline (configs/textcat_ner.cfg),
   trained and scored on one doc per CoNLL sentence, or per -DOCSTART- document (the encoder's
   strided windows then read the sentences around each one, as FLERT does);
+- albert-sst2: the textcat pipeline (configs/textcat.cfg) on the SST-2 texts alone, each update
+  `batch` of them: the single-task counterpart of hf-sst2;
 - hf-ner / hf-sst2: the seed's loop (`bench.hf_training`): AlbertForTokenClassification on CoNLL
   sentences with first-subword labels, AlbertForSequenceClassification on SST-2.
 
@@ -70,10 +73,11 @@ from .pretrained_systems import (  # noqa: E402
 from .settings import RESULTS  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h: the signal a process gets when its parent dies
-SYSTEMS = ("albert-sentence", "albert-document", "hf-ner", "hf-sst2")
+SYSTEMS = ("albert-sentence", "albert-document", "albert-sst2", "hf-ner", "hf-sst2")
 DESCRIPTIONS = {
     "albert-sentence": "spacy-albert joint textcat+ner, one doc per CoNLL sentence",
     "albert-document": "spacy-albert joint textcat+ner, one doc per CoNLL document",
+    "albert-sst2": "spacy-albert textcat alone (configs/textcat.cfg), SST-2 texts",
     "hf-ner": "HF loop: AlbertForTokenClassification, first-subword labels",
     "hf-sst2": "HF loop: AlbertForSequenceClassification",
 }
@@ -341,7 +345,8 @@ def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
         return hf_trainer(task, args.model, budget, train, splits["sentence"])
     context: Context = "document" if name == "albert-document" else "sentence"
     return albert_trainer(args.model, args.corpus, context, budget, args.work_dir,
-                          splits[context], args.albert_overrides)
+                          splits[context], args.albert_overrides,
+                          "sst2" if name == "albert-sst2" else "joint")
 
 
 def load_inputs(args: argparse.Namespace) -> tuple[SplitData, CompareBudget,

@@ -22,6 +22,7 @@ from .accuracy import (
     albert_config,
     entity_f1,
     evaluate_spacy,
+    predict_labels,
     set_budget,
     set_dotted,
     spacy_train,
@@ -98,6 +99,12 @@ def as_scores(scores: dict[str, float]) -> Scores:
     return Scores(conll_f1=scores["conll_f1"], sst2_accuracy=scores["sst2_accuracy"])
 
 
+# "joint": configs/textcat_ner.cfg on both tasks; "sst2": configs/textcat.cfg on SST-2 alone.
+AlbertTask = Literal["joint", "sst2"]
+CORPUS_FILES: dict[AlbertTask, tuple[str, ...]] = {"joint": ("conll.spacy", "sst2.spacy"),
+                                                   "sst2": ("sst2.spacy",)}
+
+
 @dataclass
 class AlbertRun:
     """A trained spacy-albert pipeline on disk."""
@@ -107,52 +114,67 @@ class AlbertRun:
     words: int
     data: AccuracyData
     splits: dict[str, SplitData]
+    task: AlbertTask = "joint"
 
     def score(self, split: str) -> Scores:
         data = self.splits[split]
+        if self.task == "sst2":
+            labels = predict_labels(spacy.load(self.path), data.sst)
+            return Scores(sst2_accuracy=sst_accuracy(data.sst, labels))
         return as_scores(evaluate_spacy(self.path, EvalSet(conll=data.conll, sst=data.sst)))
 
 
 def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareBudget,
                    work: Path, splits: dict[str, SplitData],
-                   overrides: Optional[dict[str, Any]] = None) -> Trainer:
+                   overrides: Optional[dict[str, Any]] = None,
+                   task: AlbertTask = "joint") -> Trainer:
     """spacy-albert on the context's corpus, trained by `spacy train` in this process;
-    `overrides` (dotted config path -> value) change configs/textcat_ner.cfg as `spacy
-    train`'s command-line overrides do.
+    `overrides` (dotted config path -> value) change the config as `spacy train`'s
+    command-line overrides do.
+
+    task "joint": configs/textcat_ner.cfg on CoNLL and SST-2, each update `batch_words`
+    words of both. "sst2": configs/textcat.cfg on the SST-2 texts alone, each update `batch`
+    of them, as the HF loop's sequence classifier.
 
     spaCy's loop evaluates (at its first and last update) only on a few probe docs, so that
     costs nothing; `AlbertRun.score` scores the saved pipeline on the full dev or test split.
     """
-    probe = work / f"probe-{context}.spacy"
+    files = CORPUS_FILES[task]
+    probe = work / f"probe-{task}-{context}.spacy"
     vocab = spacy.blank("en").vocab
-    write_docbin([doc for name in ("conll.spacy", "sst2.spacy")
+    write_docbin([doc for name in files
                   for doc in read_docs(corpus / context / "dev" / name, vocab)[:PROBE_DOCS]],
                  probe)
     # What `set_budget` reads (the paths); `AlbertRun.score` fills in the split it scores.
     empty = EvalSet(conll=[], sst=[])
-    data = AccuracyData(train=empty, dev=empty, test=empty,
-                        train_path=corpus / context / "train", dev_path=probe)
+    train_path = corpus / context / "train"
+    data = AccuracyData(train=empty, dev=empty, test=empty, dev_path=probe,
+                        train_path=train_path if task == "joint" else train_path / files[0])
+    batcher = ({"@batchers": "spacy.batch_by_words.v1", "size": budget.batch_words,
+                "tolerance": 0.2, "discard_oversize": False, "get_length": None}
+               if task == "joint" else
+               {"@batchers": "spacy.batch_by_sequence.v1", "size": budget.batch,
+                "get_length": None})
 
     def train(learn_rate: float, seed: int) -> AlbertRun:
         # No dots in the name: spacy_train writes its config to `out.with_suffix(".cfg")`.
-        name = f"albert-{context}-lr{learn_rate:g}-seed{seed}".replace(".", "_")
-        config = albert_config(model)
+        label = context if task == "joint" else task
+        name = f"albert-{label}-lr{learn_rate:g}-seed{seed}".replace(".", "_")
+        config = albert_config(model, "textcat_ner.cfg" if task == "joint" else "textcat.cfg")
         for dotted, value in (overrides or {}).items():
             set_dotted(config, dotted, value)
         config = set_budget(config, data, budget.steps, budget.batch, learn_rate, seed)
         training = config["training"]
         training["max_steps"] = budget.steps - 1  # spaCy's loop counts its updates from 0
         training["eval_frequency"] = budget.steps - 1  # so the last update is logged
-        training["batcher"] = {"@batchers": "spacy.batch_by_words.v1",
-                               "size": budget.batch_words, "tolerance": 0.2,
-                               "discard_oversize": False, "get_length": None}
+        training["batcher"] = batcher
         log = work / f"{name}.jsonl"
         training["logger"] = {"@loggers": "spacy-albert-bench.ThroughputLogger.v1",
                               "progress_bar": None, "console_output": True,
                               "output_file": str(log)}
         path = spacy_train(config, work / name, work / f"{name}.log")
         words, seconds = read_throughput(log)
-        return AlbertRun(path, float(seconds), words, data, splits)
+        return AlbertRun(path, float(seconds), words, data, splits, task)
 
     return train
 

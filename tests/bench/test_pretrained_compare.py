@@ -337,13 +337,14 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     assert budget["conll_train_sentences"] == 4 and budget["sst2_train_texts"] == 4
     assert budget["eval"]["document/test"] == {"conll_docs": 2, "sst2_texts": len(SST)}
     systems = results["systems"]
-    assert list(systems) == ["albert-sentence", "albert-document", "hf-ner", "hf-sst2"]
+    assert list(systems) == ["albert-sentence", "albert-document", "albert-sst2", "hf-ner",
+                             "hf-sst2"]
     for name, system in systems.items():
         assert list(system["lr_search"]) == ["0.001", "0.0001"], name
         assert system["learn_rate"] in (1e-3, 1e-4)
         (run,) = system["runs"]
         assert run["train_words_per_s"] > 0
-        assert ("dev_conll_f1" in system["summary"]) == (name != "hf-sst2")
+        assert ("dev_conll_f1" in system["summary"]) == (not name.endswith("sst2"))
         assert ("test_sst2_accuracy" in system["summary"]) == (name != "hf-ner")
     # spacy-albert made exactly `steps` updates (its loop counts from 0) and logged them.
     log = tmp_path / "work" / "albert-document-lr0_001-seed0.jsonl"
@@ -351,6 +352,14 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     # ... with the override in the config it trained with.
     config = load_config(tmp_path / "work" / "albert-document-lr0_001-seed0.cfg")
     assert config["components"]["textcat"]["model"]["tok2vec"]["grad_factor"] == 4
+    # albert-sst2 is the textcat config alone on the SST-2 texts, `batch` texts per update,
+    # as the HF sequence classifier trains.
+    config = load_config(tmp_path / "work" / "albert-sst2-lr0_001-seed0.cfg")
+    assert config["nlp"]["pipeline"] == ["transformer", "textcat"]
+    sst2_train = tmp_path / "corpus" / "sentence" / "train" / "sst2.spacy"
+    assert config["paths"]["train"] == str(sst2_train)
+    assert config["training"]["batcher"]["@batchers"] == "spacy.batch_by_sequence.v1"
+    assert config["training"]["batcher"]["size"] == 2
 
 
 def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path,

@@ -62,8 +62,17 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "CoNLL test F1 +1.5 points against `hf-ner`'s mean" in text
     assert "SST-2 dev accuracy -0.5 points against `hf-sst2`'s" in text
     assert "(300 updates)" in text and "2.0 min" in text
-    assert "a spacy-albert update is 1,000 words of both tasks" in text
+    assert "a joint spacy-albert update is 1,000 words of both tasks" in text
+    assert "albert-sst2` update" not in text
     assert "No spacy-albert system" not in text
+    # The textcat-only system updates on as many SST-2 texts as the HF classifier.
+    results["systems"]["albert-sst2"] = system("textcat alone", 1e-4, dev_acc=86.0)
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert ("a joint spacy-albert update is 1,000 words of both tasks (as many as 32 CoNLL "
+            "sentences plus as many SST-2 texts); an `albert-sst2` update is 32 SST-2 texts, "
+            "as the HF sentence classifier's.") in text
+    assert "`albert-sst2`: SST-2 dev accuracy +0.5 points against `hf-sst2`'s mean." in text
+    del results["systems"]["albert-sst2"]
     # A run on a continued-pretrained checkpoint is also set against its base system.
     results["systems"]["albert-document @ en-tapt"] = system("ours, tapt", 1e-4, 81.0, 84.0)
     results["variants"] = {"albert-document @ en-tapt": {
@@ -100,7 +109,7 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
             "SST-2 dev accuracy 86.1, +0.6 points against `hf-sst2`'s mean.") in text
     assert "en_pretrained_y.json" not in text
     assert "No spacy-albert system" not in text
-    assert "a spacy-albert update is" not in text  # the joint run's update is in its line
+    assert "spacy-albert update is" not in text  # the joint run's update is in its line
     assert "best on dev from the grid [5e-05, 0.0001] at seed 0" in text
     assert "then 3 seeds at that rate, mean ± sd." in text
     results["budget"]["lr_grid"] = [1e-4]
