@@ -203,10 +203,17 @@ def _reduce_classifier(model: Model) -> Optional[PooledClassifier]:
                 "reduce_mean": stats["sum"] / xp.maximum(stats["count"], 1)}
         return xp.concatenate([rows[name] for name in names], axis=1)
 
-    output_layer = model.get_ref("output_layer") if model.has_ref("output_layer") else None
     return PooledClassifier(model.get_ref("tok2vec"), statistics, combine, pooled,
-                            list(model.layers[1:]),
-                            output_layer.maybe_get_dim("nI") if output_layer else None)
+                            list(model.layers[1:]), output_layer_input(model)[1])
+
+
+def output_layer_input(model: Model) -> tuple[Optional[Model], Optional[int]]:
+    """A textcat model's `output_layer` ref and the width of the pooled vectors it reads
+    (None where the model has no such ref or the width is not set yet)."""
+    if not model.has_ref("output_layer"):
+        return None, None
+    output_layer = model.get_ref("output_layer")
+    return output_layer, output_layer.maybe_get_dim("nI")
 
 
 def _attention_classifier(model: Model) -> Optional[PooledClassifier]:

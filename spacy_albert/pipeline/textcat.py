@@ -23,6 +23,7 @@ from ..models.torch_gemm import CpuGemm, use_cpu_gemm
 from .segments import (
     DEFAULT_MAX_TOKENS_PER_PASS,
     checked_max_tokens,
+    output_layer_input,
     pooled_classifier,
     predict_pooled_in_segments,
     predict_through,
@@ -116,10 +117,8 @@ class AlbertTextCategorizer(TextCategorizer):
         head = pooled_classifier(self.model)
         if head is not None:
             return head.after_pooling, head.width
-        if not self.model.has_ref("output_layer"):
-            return [], None
-        output_layer = self.model.get_ref("output_layer")
-        return [output_layer], output_layer.maybe_get_dim("nI")
+        output_layer, width = output_layer_input(self.model)
+        return ([], None) if output_layer is None else ([output_layer], width)
 
     def _predict_long(self, docs: list[Doc]) -> Floats2d:
         """Docs longer than `max_tokens_per_pass` pooled a segment at a time (bounded

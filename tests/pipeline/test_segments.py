@@ -149,7 +149,9 @@ def test_long_doc_gets_the_whole_doc_annotations(nlp: Language) -> None:
     """Away from the cuts, the segment pass gives the whole-doc pass's entities exactly.
     At a cut (a sentence end) the segment's parse starts afresh and cannot run an entity on
     into the next segment: there a model that carries an entity over a sentence end (seen:
-    "Lake Verrow . Avoid") may end it at the cut instead. Textcat pools the same vectors."""
+    "Lake Verrow . Avoid") may end it at the cut instead, and the part of it after the cut
+    may come out as an entity of its own (seen: 1152-1163 whole, 1152-1155 and 1161-1163
+    cut at 1155, on an AMD EPYC with AVX-512). Textcat pools the same vectors."""
     text = corpus_text(nlp.lang)
     with heads_limited_to(nlp, UNLIMITED):
         whole = nlp(text)
@@ -159,9 +161,17 @@ def test_long_doc_gets_the_whole_doc_annotations(nlp: Language) -> None:
             segmented = nlp(text)
         cuts = [start for start, _ in segment_bounds(whole, limit)[1:]]
         differing = set(entities(segmented)) ^ set(entities(whole))
-        assert all(touches_a_cut(entity, cuts) for entity in differing), (differing, cuts)
-        assert len(differing) <= 2 * len(cuts)
+        at_cuts = [entity for entity in differing if touches_a_cut(entity, cuts)]
+        assert all(any(inside(entity, cut_entity) for cut_entity in at_cuts)
+                   for entity in differing), (differing, cuts)
+        # Per cut: the whole doc's entity, where the segment ended it, and what followed.
+        assert len(differing) <= 3 * len(cuts)
         assert segmented.cats == pytest.approx(whole.cats, abs=1e-5)
+
+
+def inside(entity: tuple[int, int, str], outer: tuple[int, int, str]) -> bool:
+    """Whether the entity's tokens lie within `outer`'s (an entity is inside itself)."""
+    return outer[0] <= entity[0] and entity[1] <= outer[1]
 
 
 def touches_a_cut(entity: tuple[int, int, str], cuts: list[int]) -> bool:
