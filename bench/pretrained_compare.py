@@ -29,9 +29,10 @@ one-rate grid every seed can, as there is nothing to pick). Every system is scor
 same functions (seqeval entity F1, accuracy) on dev and test. The results file is rewritten
 after every run. `--albert-override` changes the joint pipeline's config (as `spacy train`'s
 overrides do); the budget records it and BENCHMARKS names such a system by it.
-`--extend FILE` adds seeds to a finished comparison with the same budget: FILE's runs are
-copied (with the CPU they ran on), only the seeds it lacks up to `--seeds` train, at FILE's
-learning rate, and the new file names FILE in its meta.
+`--extend FILE` adds seeds or grid rates to a finished comparison with the same budget: FILE's
+search and runs are copied (with the CPU they ran on); the rates of `--lr-grid` FILE has not
+tried train at seed 0, a rate that beats FILE's pick on dev replaces its runs, the pick trains
+the seeds below `--seeds` it lacks, and the new file names FILE in its meta.
 """
 
 import argparse
@@ -143,57 +144,59 @@ def train_and_score(train: Trainer, learn_rate: float, seed: int) -> SeedRun:
     return seed_run(seed, trained, trained.score("dev"))
 
 
-SeedRunner = Callable[[float, Sequence[int]], Iterable[SeedRun]]
+Job = tuple[float, int]  # (learning rate, seed)
+JobRunner = Callable[[Sequence[Job]], Iterable[tuple[Job, SeedRun]]]
 
 
 def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
-          saved: Callable[[], None], run_seeds: Optional[SeedRunner] = None) -> SystemResult:
+          saved: Callable[[], None], run_jobs: Optional[JobRunner] = None) -> SystemResult:
     """Pick the learning rate on dev at seed 0, then train the other seeds at it.
 
     train (Trainer): (learn_rate, seed) -> the trained system.
     budget (CompareBudget): The grid and the number of seeds.
-    result (SystemResult): Filled in place; one with a learning rate already (from an
-        earlier file, `--extend`) only gets the seeds below `budget.seeds` it lacks.
+    result (SystemResult): Filled in place. One from an earlier file (`--extend`) keeps its
+        search and runs: only the grid's rates it has not tried train at seed 0, a rate that
+        beats its pick on dev replaces the pick's runs, and the pick gets the seeds below
+        `budget.seeds` it lacks.
     saved (Callable[[], None]): Called after every run (writes the results file).
-    run_seeds (Optional[SeedRunner]): (learn_rate, seeds) -> their runs in any order, e.g.
-        from worker processes; by default `train` runs them here one after another.
+    run_jobs (Optional[JobRunner]): [(learn_rate, seed)] -> each job with its run, in any
+        order, e.g. from worker processes; by default `train` runs them here one by one.
     """
 
-    def one_by_one(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
-        for seed in seeds:
-            yield train_and_score(train, learn_rate, seed)
+    def one_by_one(jobs: Sequence[Job]) -> Iterator[tuple[Job, SeedRun]]:
+        for learn_rate, seed in jobs:
+            yield (learn_rate, seed), train_and_score(train, learn_rate, seed)
 
-    def add(runs: Iterable[SeedRun]) -> None:
-        for run in runs:
+    def add(runs: Iterable[tuple[Job, SeedRun]]) -> None:
+        for _, run in runs:
             result.runs.append(run)
             result.runs.sort(key=lambda each: each.seed)
             saved()
 
-    run_seeds = run_seeds or one_by_one
-    if result.learn_rate is not None:
-        done = {run.seed for run in result.runs}
-        add(run_seeds(result.learn_rate, [seed for seed in range(budget.seeds)
-                                          if seed not in done]))
+    run_jobs = run_jobs or one_by_one
+    if result.learn_rate is None and len(budget.lr_grid) == 1:
+        # Nothing to pick: seed 0 is the grid's run, and every seed trains at once.
+        rate = result.learn_rate = budget.lr_grid[0]
+        for (_, seed), run in run_jobs([(rate, seed) for seed in range(budget.seeds)]):
+            if seed == 0:
+                result.lr_search[f"{rate:g}"] = run.dev
+            add([((rate, seed), run)])
         return result
-    if len(budget.lr_grid) == 1:  # nothing to pick: seed 0 is the grid's run, all train at once
-        best = result.learn_rate = budget.lr_grid[0]
-        for run in run_seeds(best, range(budget.seeds)):
-            if run.seed == 0:
-                result.lr_search[f"{best:g}"] = run.dev
-            add([run])
-        return result
-    candidates: dict[float, tuple[Trained, Scores]] = {}
-    for learn_rate in budget.lr_grid:
-        trained = train(learn_rate, 0)
-        candidates[learn_rate] = (trained, trained.score("dev"))
-        result.lr_search[f"{learn_rate:g}"] = candidates[learn_rate][1]
+    seed_zero: dict[float, SeedRun] = {}
+    untried = [rate for rate in budget.lr_grid if f"{rate:g}" not in result.lr_search]
+    for (rate, _), run in run_jobs([(rate, 0) for rate in untried]):
+        seed_zero[rate] = run
+        result.lr_search[f"{rate:g}"] = run.dev
+        result.lr_search = dict(sorted(result.lr_search.items(), key=lambda item: float(item[0])))
         saved()
-    best = max(budget.lr_grid, key=lambda rate: candidates[rate][1].selection())
-    result.learn_rate = best
-    trained, dev = candidates[best]
-    candidates.clear()  # the HF models of the other rates are no longer needed
-    add([seed_run(0, trained, dev)])
-    add(run_seeds(best, range(1, budget.seeds)))
+    earlier = result.learn_rate
+    best = max((float(rate) for rate in result.lr_search),  # a tie keeps the earlier pick
+               key=lambda rate: (result.lr_search[f"{rate:g}"].selection(), rate == earlier))
+    if best != earlier:
+        result.learn_rate, result.runs = best, [seed_zero[best]]
+    saved()
+    done = {run.seed for run in result.runs}
+    add(run_jobs([(best, seed) for seed in range(budget.seeds) if seed not in done]))
     return result
 
 
@@ -222,14 +225,15 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
                                initializer=die_with_parent)
 
 
-def worker_seeds(args: argparse.Namespace, name: str) -> SeedRunner:
-    """Seeds trained in `args.jobs` worker processes, yielded as each finishes."""
+def worker_jobs(args: argparse.Namespace, name: str) -> JobRunner:
+    """Runs trained in `args.jobs` worker processes, yielded as each finishes."""
 
-    def run(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
+    def run(jobs: Sequence[Job]) -> Iterator[tuple[Job, SeedRun]]:
         with worker_pool(args.jobs) as pool:
-            futures = [pool.submit(train_seed, args, name, learn_rate, seed) for seed in seeds]
+            futures = {pool.submit(train_seed, args, name, rate, seed): (rate, seed)
+                       for rate, seed in jobs}
             for future in as_completed(futures):
-                yield future.result()
+                yield futures[future], future.result()
 
     return run
 
@@ -303,16 +307,19 @@ def pretraining_log(model: Path) -> Optional[dict[str, Any]]:
     return log
 
 
-# What must match for a file's runs to be extended: everything but the seeds and the jobs.
-EXTEND_IGNORES = ("seeds", "jobs")
+# What must match for a file's runs to be extended: everything but the seeds, the jobs and
+# the grid (which may grow).
+EXTEND_IGNORES = ("seeds", "jobs", "lr_grid")
 
 
 def extended_systems(path: Path, setup: dict[str, Any], names: Sequence[str]
                      ) -> tuple[dict[str, SystemResult], dict[str, Any]]:
-    """The systems of an earlier results file to add seeds to, and a note for the meta.
+    """The systems of an earlier results file to add seeds or grid rates to, and a note for
+    the meta.
 
-    RAISES (SystemExit): Where the file's budget or data differ, its run did not finish,
-        it lacks a system, or it already has the seeds asked for.
+    RAISES (SystemExit): Where the file's budget or data differ, its grid has a rate the new
+        one lacks, its run did not finish, it lacks a system, or it has the grid and the
+        seeds asked for already.
     """
     earlier = srsly.read_json(path)
     meta, budget = earlier["meta"], earlier["budget"]
@@ -320,19 +327,32 @@ def extended_systems(path: Path, setup: dict[str, Any], names: Sequence[str]
     differ = sorted(key for key in {*budget, *setup} - set(EXTEND_IGNORES)
                     if budget.get(key) != setup.get(key))
     problems = [f"its budget differs in {', '.join(differ)}"] if differ else []
+    new_rates = sorted(set(setup["lr_grid"]) - set(budget["lr_grid"]))
+    dropped = sorted(set(budget["lr_grid"]) - set(setup["lr_grid"]))
+    if dropped:
+        problems.append(f"its grid has {', '.join(f'{rate:g}' for rate in dropped)}, which "
+                        "--lr-grid lacks")
     if not meta.get("complete"):
         problems.append("its run did not finish")
     missing = [name for name in names if name not in earlier["systems"]]
     if missing:
         problems.append(f"it has no {', '.join(missing)}")
-    elif budget["seeds"] >= setup["seeds"]:
-        problems.append(f"it has {budget['seeds']} seeds already (--seeds {setup['seeds']})")
+    elif budget["seeds"] >= setup["seeds"] and not new_rates:
+        problems.append(f"it has {budget['seeds']} seeds already (--seeds {setup['seeds']}) "
+                        "and every rate of --lr-grid")
     if problems:
         sys.exit(f"--extend {path}: {'; '.join(problems)}")
     systems = {name: SystemResult.from_json(earlier["systems"][name], meta["cpu"])
                for name in names}
-    note = (f"Seeds 0–{budget['seeds'] - 1} are copied from `{path.name}` ({meta['date']}, "
-            f"{meta['cpu']}); seeds {budget['seeds']}–{setup['seeds'] - 1} trained in this run.")
+    copied = (f"Seeds 0–{budget['seeds'] - 1} are copied from `{path.name}` ({meta['date']}, "
+              f"{meta['cpu']})")
+    if new_rates:
+        rates = ", ".join(f"{rate:g}" for rate in new_rates)
+        note = (f"{copied}, with its grid's dev scores at seed 0; this run tried {rates} at "
+                "seed 0 (a rate that beat the copied pick on dev replaced its seeds) and "
+                f"trained the seeds below {setup['seeds']} the pick lacked.")
+    else:
+        note = f"{copied}; seeds {budget['seeds']}–{setup['seeds'] - 1} trained in this run."
     return systems, {"extends": {"file": path.name, "command": meta["command"],
                                  "date": meta["date"], "cpu": meta["cpu"],
                                  "seeds": budget["seeds"]}, "note": note}
@@ -397,7 +417,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
               f"{args.steps} updates", flush=True)
         systems.setdefault(name, SystemResult(DESCRIPTIONS[name]))
         sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save,
-              worker_seeds(args, name) if args.jobs > 1 else None)
+              worker_jobs(args, name) if args.jobs > 1 else None)
         print(f"[pretrained_compare] {name}: lr {systems[name].learn_rate:g}, "
               f"{systems[name].summary()}", flush=True)
     save(final=True)

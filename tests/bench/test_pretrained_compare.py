@@ -20,6 +20,8 @@ from bench import pretrained_compare
 from bench.accuracy import entity_f1, score, sst_accuracy
 from bench.data import TaggedSentence
 from bench.pretrained_compare import (
+    Job,
+    JobRunner,
     SeedRun,
     SystemResult,
     parse_args,
@@ -244,25 +246,65 @@ def test_sweep_picks_the_rate_on_dev_then_trains_the_other_seeds_at_it() -> None
     assert len(saves) == len(calls) + 1  # after every run, and once the rate is chosen
 
 
+def fake_jobs(asked: list[list[Job]]) -> JobRunner:
+    """A runner that records what it is asked and yields the runs last job first, as
+    workers may finish."""
+
+    def run_jobs(jobs: Sequence[Job]) -> Iterator[tuple[Job, SeedRun]]:
+        asked.append(list(jobs))
+        for learn_rate, seed in reversed(jobs):
+            run = FakeRun(learn_rate, seed)
+            yield (learn_rate, seed), seed_run(seed, run, run.score("dev"))
+
+    return run_jobs
+
+
+def never(learn_rate: float, seed: int) -> FakeRun:
+    raise AssertionError("the runner trains every job")
+
+
 def test_a_one_rate_grid_trains_every_seed_at_once_and_keeps_them_in_seed_order() -> None:
     budget = CompareBudget(steps=10, batch=2, batch_words=20, lr_grid=(1e-4,), seeds=3)
-    asked: list[tuple[float, list[int]]] = []
-
-    def run_seeds(learn_rate: float, seeds: Sequence[int]) -> Iterator[SeedRun]:
-        asked.append((learn_rate, list(seeds)))
-        for seed in reversed(seeds):  # as workers may finish: last seed first
-            run = FakeRun(learn_rate, seed)
-            yield seed_run(seed, run, run.score("dev"))
-
-    def never(learn_rate: float, seed: int) -> FakeRun:
-        raise AssertionError("the runner trains every seed")
-
+    asked: list[list[Job]] = []
     saves: list[int] = []
-    result = sweep(never, budget, SystemResult("fake"), lambda: saves.append(1), run_seeds)
-    assert asked == [(1e-4, [0, 1, 2])]
+    result = sweep(never, budget, SystemResult("fake"), lambda: saves.append(1),
+                   fake_jobs(asked))
+    assert asked == [[(1e-4, 0), (1e-4, 1), (1e-4, 2)]]
     assert result.learn_rate == 1e-4 and [run.seed for run in result.runs] == [0, 1, 2]
     assert result.lr_search == {"0.0001": result.runs[0].dev}
     assert len(saves) == 3
+
+
+def picked(learn_rate: float, seeds: int) -> SystemResult:
+    """A finished one-rate search at `learn_rate` with `seeds` runs, as an earlier file."""
+    runs = [seed_run(seed, FakeRun(learn_rate, seed), FakeRun(learn_rate, seed).score("dev"))
+            for seed in range(seeds)]
+    return SystemResult("fake", {f"{learn_rate:g}": runs[0].dev}, learn_rate, runs)
+
+
+def test_a_grown_grid_tries_only_its_new_rates_and_keeps_a_pick_that_still_wins() -> None:
+    budget = CompareBudget(steps=10, batch=2, batch_words=20, lr_grid=(5e-5, 1e-4, 2e-4),
+                           seeds=3)
+    earlier = picked(1e-4, seeds=5)
+    asked: list[list[Job]] = []
+    result = sweep(never, budget, earlier, lambda: None, fake_jobs(asked))
+    # Both new rates at once at seed 0; 1e-4 still wins, so its 5 seeds stand and none train.
+    assert asked == [[(5e-5, 0), (2e-4, 0)], []]
+    assert list(result.lr_search) == ["5e-05", "0.0001", "0.0002"]
+    assert result.learn_rate == 1e-4 and [run.seed for run in result.runs] == [0, 1, 2, 3, 4]
+
+
+def test_a_new_rate_that_wins_on_dev_replaces_the_earlier_picks_runs() -> None:
+    budget = CompareBudget(steps=10, batch=2, batch_words=20, lr_grid=(1e-4, 2e-4, 3e-4),
+                           seeds=3)
+    earlier = picked(2e-4, seeds=5)  # FakeRun is best at 1e-4
+    asked: list[list[Job]] = []
+    result = sweep(never, budget, earlier, lambda: None, fake_jobs(asked))
+    assert asked == [[(1e-4, 0), (3e-4, 0)], [(1e-4, 1), (1e-4, 2)]]
+    assert result.learn_rate == 1e-4
+    assert [(run.seed, run.dev.conll_f1) for run in result.runs] == [(0, 80.0), (1, 81.0),
+                                                                     (2, 82.0)]
+    assert result.lr_search["0.0002"] == earlier.lr_search["0.0002"]
 
 
 def test_selection_averages_the_tasks_a_system_has() -> None:
@@ -414,7 +456,8 @@ def test_extend_refuses_a_file_it_cannot_add_to(tmp_path: Path) -> None:
     setup = {"steps": 1400, "seeds": 5, "lr_grid": [1e-4], "jobs": 2}
     earlier = {"meta": {"complete": True, "cpu": "x", "date": "d", "command": "c"},
                "budget": {**setup, "steps": 300, "seeds": 3, "jobs": 1},
-               "systems": {"hf-sst2": {}}}
+               "systems": {"hf-sst2": {"description": "d", "lr_search": {},
+                                       "learn_rate": 1e-4, "runs": []}}}
     path = tmp_path / "earlier.json"
     path.write_text(json.dumps(earlier))
     with pytest.raises(SystemExit, match="earlier.json: its budget differs in steps"):
@@ -423,8 +466,14 @@ def test_extend_refuses_a_file_it_cannot_add_to(tmp_path: Path) -> None:
     path.write_text(json.dumps(earlier))
     with pytest.raises(SystemExit, match="it has no hf-ner"):
         pretrained_compare.extended_systems(path, setup, ["hf-ner"])
-    with pytest.raises(SystemExit, match=r"it has 3 seeds already \(--seeds 3\)"):
+    with pytest.raises(SystemExit, match=r"it has 3 seeds already \(--seeds 3\) and every"):
         pretrained_compare.extended_systems(path, {**setup, "seeds": 3}, ["hf-sst2"])
+    with pytest.raises(SystemExit, match="its grid has 0.0001, which --lr-grid lacks"):
+        pretrained_compare.extended_systems(path, {**setup, "lr_grid": [2e-4]}, ["hf-sst2"])
+    # A grown grid is something to add, whatever the seeds.
+    _, extension = pretrained_compare.extended_systems(
+        path, {**setup, "seeds": 3, "lr_grid": [1e-4, 2e-4]}, ["hf-sst2"])
+    assert "this run tried 0.0002 at seed 0" in extension["note"]
     earlier["meta"]["complete"] = False
     path.write_text(json.dumps(earlier))
     with pytest.raises(SystemExit, match="its run did not finish"):
