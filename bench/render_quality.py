@@ -190,13 +190,19 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def extent(system: dict[str, Any]) -> tuple[int, int]:
+    """How far a system's search and seeds went: (rates tried, runs)."""
+    return len(system["lr_search"]), len(system["runs"])
+
+
 def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any], Path]],
                                                         dict[str, Any]]]:
     """The comparison files grouped by budget, each group's systems merged: a comparison may
     run as one process per system (`--systems`), each writing its own file. A file run on a
     checkpoint after continued pretraining or with config overrides names its systems by
     them (`variant_name`). Where two files have the same system (one `--extend`s the other
-    with more seeds), the one with more runs stands.
+    with more grid rates or seeds), the one that tried more rates stands, then the one with
+    more runs.
 
     RETURNS: Per budget, the files' (meta, path) and {"budget" (with every file's grid
     rates), "systems", "pretraining" (per renamed system, the `pretrain` log), "variants"
@@ -222,7 +228,7 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
             if pretraining:
                 merged["pretraining"][name] = pretraining
             earlier = merged["systems"].get(name)
-            if earlier is None or len(system["runs"]) > len(earlier["runs"]):
+            if earlier is None or extent(system) > extent(earlier):
                 merged["systems"][name] = system
     return list(groups.values())
 
@@ -271,17 +277,23 @@ def joint_run_line(joint: dict[str, Any], path: Path, systems: dict[str, Any]) -
             "this number of updates: " + "; ".join(parts) + ".")
 
 
-def rates_sentence(budget: dict[str, Any], seed_counts: set[int]) -> str:
+def rates_sentence(budget: dict[str, Any], systems: dict[str, Any]) -> str:
     """How the comparison's systems got their learning rates, and how many seeds each ran."""
     grid = budget["lr_grid"]
+    seed_counts = {len(system["runs"]) for system in systems.values()}
     seeds = (f"{next(iter(seed_counts))} seeds" if len(seed_counts) == 1
              else "as many seeds as its row's seeds column says")
     if len(grid) == 1:
         return (f"Every system trains at the one rate of its grid, {grid[0]:g} (no search at "
                 f"this budget); {seeds}, mean ± sd.")
-    return (f"Each system's learning rate is its best on dev from the grid {grid} at seed 0 "
-            "(dev score in the grid column: CoNLL F1 and/or SST-2 accuracy, averaged); then "
-            f"{seeds} at that rate, mean ± sd.")
+    scores = "CoNLL F1 and/or SST-2 accuracy, averaged"
+    if all(len(system["lr_search"]) == len(grid) for system in systems.values()):
+        return (f"Each system's learning rate is its best on dev from the grid {grid} at seed 0 "
+                f"(dev score in the grid column: {scores}); then {seeds} at that rate, "
+                "mean ± sd.")
+    return ("Each system's learning rate is its best on dev at seed 0 among the rates of its "
+            f"grid column ({scores}), from the grid {grid}; one with a single rate there had "
+            f"no search at this budget. Then {seeds} at that rate, mean ± sd.")
 
 
 def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, Any],
@@ -315,7 +327,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
         f"### Same checkpoint, data and updates: spacy-albert vs the seed's HF loop "
         f"({budget['steps']:,} updates)", "",
         *(line for meta, path in runs for line in (run_line(meta, path), "")),
-        rates_sentence(budget, {len(system["runs"]) for system in systems.values()})
+        rates_sentence(budget, systems)
         + f" {budget['schedule']}. An HF update is {budget['batch']} "
         "sentences of its one task"
         + (f"; a joint spacy-albert update is {budget['batch_words']:,} words of both tasks "

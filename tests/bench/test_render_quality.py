@@ -44,8 +44,8 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
             summary["dev_sst2_accuracy"] = {"mean": dev_acc, "sd": 0.2}
         scores = {"conll_f1": test_f1, "sst2_accuracy": dev_acc}
         selection = [value for value in scores.values() if value is not None][0]
-        return {"description": description, "lr_search": {"5e-05": scores, f"{rate:g}": scores},
-                "lr_selection": {"5e-05": selection, f"{rate:g}": selection}, "learn_rate": rate,
+        return {"description": description, "lr_search": {"5e-05": scores, "0.0001": scores},
+                "lr_selection": {"5e-05": selection, "0.0001": selection}, "learn_rate": rate,
                 "runs": [{"train_seconds": 120.0}] * 3, "summary": summary}
 
     results = {
@@ -112,6 +112,16 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "spacy-albert update is" not in text  # the joint run's update is in its line
     assert "best on dev from the grid [5e-05, 0.0001] at seed 0" in text
     assert "then 3 seeds at that rate, mean ± sd." in text
+    # Where a system tried fewer rates than the grid holds (no search at this budget).
+    hf_ner = results["systems"]["hf-ner"]
+    results["systems"]["hf-ner"] = {**hf_ner, "lr_search": {"5e-05": hf_ner["lr_search"]["5e-05"]},
+                                    "lr_selection": {"5e-05": 79.0}}
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
+    assert ("Each system's learning rate is its best on dev at seed 0 among the rates of its "
+            "grid column (CoNLL F1 and/or SST-2 accuracy, averaged), from the grid "
+            "[5e-05, 0.0001]; one with a single rate there had no search at this budget. "
+            "Then 3 seeds at that rate, mean ± sd.") in text
+    results["systems"]["hf-ner"] = hf_ner
     results["budget"]["lr_grid"] = [1e-4]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert ("Every system trains at the one rate of its grid, 0.0001 (no search at this "
@@ -132,8 +142,9 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
                                     "systems": systems}))
         return path
 
-    def system(tag, seeds=3):
-        return {"runs": [{"seed": seed} for seed in range(seeds)], "tag": tag}
+    def system(tag, seeds=3, rates=1):
+        return {"runs": [{"seed": seed} for seed in range(seeds)], "tag": tag,
+                "lr_search": {f"{n}e-4": {} for n in range(1, rates + 1)}}
 
     short = {"steps": 300, "seeds": 3, "lr_grid": [5e-5, 1e-4], "model": "/a/en-pretrained"}
     long = {"steps": 3000, "seeds": 3, "lr_grid": [5e-5], "model": "/a/en-pretrained"}
@@ -151,13 +162,17 @@ def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
              write("c.json", long, {"hf-ner": system(4)}),
              write("d.json", tapt, {"albert-document": system(5)}),
              write("e.json", overridden, {"albert-document": system(6)}),
-             write("f.json", short, {"hf-sst2": system(8, seeds=1)})]
+             write("f.json", short, {"hf-sst2": system(8, seeds=1)}),
+             # One that tried more rates stands, even with fewer seeds.
+             write("g_grid.json", {**short, "jobs": 2}, {"hf-ner": system(9, rates=2)}),
+             write("h.json", short, {"hf-ner": system(10, seeds=5)})]
     (first_runs, first), (second_runs, second) = merged_comparisons(paths)
     assert [path.name for _, path in first_runs] == ["a.json", "b.json", "b_5seeds.json",
-                                                     "d.json", "e.json", "f.json"]
+                                                     "d.json", "e.json", "f.json",
+                                                     "g_grid.json", "h.json"]
     assert first["budget"] == {**short, "lr_grid": [5e-5, 1e-4, 2e-4]}
     assert {name: system["tag"] for name, system in first["systems"].items()} == {
-        "albert-document": 1, "hf-ner": 2, "hf-sst2": 7, "albert-document @ en-tapt": 5,
+        "albert-document": 1, "hf-ner": 9, "hf-sst2": 7, "albert-document @ en-tapt": 5,
         "albert-document [textcat.model.tok2vec.grad_factor=4]": 6}
     assert first["pretraining"] == {"albert-document @ en-tapt": {"steps": 300}}
     assert first["variants"] == {
