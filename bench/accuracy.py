@@ -150,9 +150,14 @@ REMOVE = object()  # a `set_dotted` value: delete the setting
 
 
 def set_dotted(config: Any, dotted: str, value: Any) -> None:
-    """config["a"]["b"]["c"] = value for "a.b.c" (deleted for REMOVE)."""
+    """config["a"]["b"]["c"] = value for "a.b.c" (deleted for REMOVE).
+
+    RAISES (KeyError): Naming the setting and the first section on its path the config lacks.
+    """
     *sections, key = dotted.split(".")
-    for section in sections:
+    for depth, section in enumerate(sections, 1):
+        if section not in config:
+            raise KeyError(f"{dotted}: the config has no [{'.'.join(sections[:depth])}]")
         config = config[section]
     if value is REMOVE:
         del config[key]

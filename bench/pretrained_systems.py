@@ -156,14 +156,16 @@ def albert_trainer(model: Path, corpus: Path, context: Context, budget: CompareB
                {"@batchers": "spacy.batch_by_sequence.v1", "size": budget.batch,
                 "get_length": None})
 
+    overridden = albert_config(model, "textcat_ner.cfg" if task == "joint" else "textcat.cfg")
+    for dotted, value in (overrides or {}).items():  # here, so a bad path fails before training
+        set_dotted(overridden, dotted, value)
+
     def train(learn_rate: float, seed: int) -> AlbertRun:
         # No dots in the name: spacy_train writes its config to `out.with_suffix(".cfg")`.
         label = context if task == "joint" else task
         name = f"albert-{label}-lr{learn_rate:g}-seed{seed}".replace(".", "_")
-        config = albert_config(model, "textcat_ner.cfg" if task == "joint" else "textcat.cfg")
-        for dotted, value in (overrides or {}).items():
-            set_dotted(config, dotted, value)
-        config = set_budget(config, data, budget.steps, budget.batch, learn_rate, seed)
+        config = set_budget(overridden.copy(), data, budget.steps, budget.batch, learn_rate,
+                            seed)
         training = config["training"]
         training["max_steps"] = budget.steps - 1  # spaCy's loop counts its updates from 0
         training["eval_frequency"] = budget.steps - 1  # so the last update is logged

@@ -37,7 +37,7 @@ from bench.pretrained_data import (
     read_docs,
     unpack_checkpoint,
 )
-from bench.pretrained_systems import CompareBudget, Scores, batch_words
+from bench.pretrained_systems import CompareBudget, Scores, albert_trainer, batch_words
 from bench.train_log import log_record, read_throughput
 from spacy_albert.checkpoints.pretrained import import_pretrained
 from spacy_albert.convert import read_conll, write_docbin
@@ -402,6 +402,16 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     assert config["paths"]["train"] == str(sst2_train)
     assert config["training"]["batcher"]["@batchers"] == "spacy.batch_by_sequence.v1"
     assert config["training"]["batcher"]["size"] == 2
+
+
+def test_an_override_the_systems_config_lacks_fails_before_any_training(tmp_path: Path) -> None:
+    prepare_corpus(write_full(tmp_path / "full"), tmp_path / "corpus", CorpusLimits())
+    budget = CompareBudget(steps=2, batch=2, batch_words=20, lr_grid=(1e-3,), seeds=1)
+    # configs/textcat.cfg, albert-sst2's, has no ner to override.
+    with pytest.raises(KeyError, match=r"components\.ner\.model\.hidden_width: the config has "
+                                       r"no \[components\.ner\]"):
+        albert_trainer(tmp_path / "model", tmp_path / "corpus", "sentence", budget, tmp_path,
+                       {}, {"components.ner.model.hidden_width": 64}, task="sst2")
 
 
 def test_seeds_train_in_worker_processes_into_one_results_file(tiny_albert: Path,
