@@ -24,11 +24,13 @@ texts hold on average (`spacy.batch_by_words.v1`), so with the corpus's default 
 many SST-2 texts as CoNLL sentences) each task gets the same text per update. The learning
 rate of each system is its best on dev from the same grid at seed 0 (the joint pipeline by the
 mean of CoNLL F1 and SST-2 accuracy, each HF model by its own task); seeds 1.. then train at
-that rate (in `--jobs` worker processes at once, each with `--threads` threads; with a
-one-rate grid every seed can, as there is nothing to pick). Every system is scored by the
-same functions (seqeval entity F1, accuracy) on dev and test. The results file is rewritten
-after every run. `--albert-override` changes the joint pipeline's config (as `spacy train`'s
-overrides do); the budget records it and BENCHMARKS names such a system by it.
+that rate. The grid's runs, then the seeds', train in `--jobs` worker processes at once, each
+with `--threads` threads (with a one-rate grid every seed at once, as there is nothing to
+pick). Every system is scored by the same functions (seqeval entity F1, accuracy) on dev and
+test. The results file is rewritten after every run. `--albert-override` changes the
+spacy-albert systems' configs (as `spacy train`'s overrides do; a setting a system's config
+lacks stops the comparison before it trains); the budget records it and BENCHMARKS names
+such a system by it.
 `--extend FILE` adds seeds or grid rates to a finished comparison with the same budget: FILE's
 search and runs are copied (with the CPU they ran on); the rates of `--lr-grid` FILE has not
 tried train at seed 0, a rate that beats FILE's pick on dev replaces its runs, the pick trains
