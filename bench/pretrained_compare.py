@@ -185,11 +185,12 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
             add([((rate, seed), run)])
         return result
     seed_zero: dict[float, SeedRun] = {}
+    grid = [f"{rate:g}" for rate in budget.lr_grid]  # the search is kept in the grid's order
     untried = [rate for rate in budget.lr_grid if f"{rate:g}" not in result.lr_search]
     for (rate, _), run in run_jobs([(rate, 0) for rate in untried]):
         seed_zero[rate] = run
         result.lr_search[f"{rate:g}"] = run.dev
-        result.lr_search = dict(sorted(result.lr_search.items(), key=lambda item: float(item[0])))
+        result.lr_search = {key: result.lr_search[key] for key in grid if key in result.lr_search}
         saved()
     earlier = result.learn_rate
     best = max((float(rate) for rate in result.lr_search),  # a tie keeps the earlier pick
