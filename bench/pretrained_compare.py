@@ -193,8 +193,8 @@ def sweep(train: Trainer, budget: CompareBudget, result: SystemResult,
         result.lr_search = {key: result.lr_search[key] for key in grid if key in result.lr_search}
         saved()
     earlier = result.learn_rate
-    best = max((float(rate) for rate in result.lr_search),  # a tie keeps the earlier pick
-               key=lambda rate: (result.lr_search[f"{rate:g}"].selection(), rate == earlier))
+    best = float(max(result.lr_search,  # a tie keeps the earlier pick
+                     key=lambda rate: (result.lr_search[rate].selection(), float(rate) == earlier)))
     if best != earlier:
         result.learn_rate, result.runs = best, [seed_zero[best]]
     saved()
