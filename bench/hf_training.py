@@ -33,7 +33,8 @@ class LoopSettings:
     batch_size (int): Examples per update.
     learn_rate (float): Peak AdamW learning rate.
     warmup (int): Linear warm-up updates; the rate then decays linearly to 0 at the last step.
-    grad_clip (float): Maximum gradient norm.
+    grad_clip (float): Maximum norm of the whole gradient; 0 turns clipping off (as thinc's
+        `grad_clip` does).
     weight_decay (float): AdamW weight decay (spaCy's `Adam.v1` with L2_is_weight_decay).
     max_length (int): Pieces per sequence (longer ones are truncated).
     seed (int): Seed of the batch order.
@@ -123,7 +124,8 @@ class HFLoop:
             group_loss = self.model(**group_inputs).loss * weight
             group_loss.backward()
             loss += group_loss.detach()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+        if self.settings.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad()

@@ -6,6 +6,7 @@
         [--systems albert-sentence,albert-document,albert-sst2,hf-ner,hf-sst2] \
         [--threads 2] [--jobs 1] [--out bench/results/pretrained_compare.json] [--work-dir DIR]
         [--albert-override components.textcat.model.tok2vec.grad_factor=4 ...]
+        [--hf-override grad_clip=0 ...]
         [--extend bench/results/pretrained_compare_1400_hf-sst2.json --seeds 5]
 
 Systems, all on the same imported checkpoint and the corpus `bench.pretrained_data` wrote:
@@ -29,8 +30,9 @@ with `--threads` threads (with a one-rate grid every seed at once, as there is n
 pick). Every system is scored by the same functions (seqeval entity F1, accuracy) on dev and
 test. The results file is rewritten after every run. `--albert-override` changes the
 spacy-albert systems' configs (as `spacy train`'s overrides do; a setting a system's config
-lacks stops the comparison before it trains); the budget records it and BENCHMARKS names
-such a system by it.
+lacks stops the comparison before it trains); `--hf-override` changes the HF loop's settings
+(`HF_LOOP_OVERRIDES`, e.g. grad_clip=0). The budget records both and BENCHMARKS names such a
+system by them.
 `--extend FILE` adds seeds or grid rates to a finished comparison with the same budget: FILE's
 search and runs are copied (with the CPU they ran on); the rates of `--lr-grid` FILE has not
 tried train at seed 0, a rate that beats FILE's pick on dev replaces its runs, the pick trains
@@ -64,6 +66,7 @@ from .fairness import mean_sd  # noqa: E402
 from .meta import load_average, results_meta  # noqa: E402
 from .pretrained_data import CONTEXTS, Context, SplitData, load_split  # noqa: E402
 from .pretrained_systems import (  # noqa: E402
+    HF_LOOP_OVERRIDES,
     CompareBudget,
     HFTask,
     Scores,
@@ -264,6 +267,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--albert-override", action="append", default=[], metavar="PATH=VALUE",
                         help="A config override of the spacy-albert systems (repeatable); "
                              "the value is read as JSON where it parses, else as a string.")
+    parser.add_argument("--hf-override", action="append", default=[], metavar="NAME=VALUE",
+                        help="A setting of the HF loop (repeatable): "
+                             f"{', '.join(HF_LOOP_OVERRIDES)}.")
     parser.add_argument("--extend", type=Path, default=None, metavar="FILE",
                         help="A finished results file of the same budget: copy its runs and "
                              "train only the seeds it lacks, up to --seeds.")
@@ -272,6 +278,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.albert_overrides = dict(parse_override(item) for item in args.albert_override)
     except ValueError as error:
         parser.error(f"--albert-override: {error}")
+    try:
+        args.hf_overrides = dict(parse_override(item) for item in args.hf_override)
+    except ValueError as error:
+        parser.error(f"--hf-override: {error}")
+    unknown_settings = sorted(set(args.hf_overrides) - set(HF_LOOP_OVERRIDES))
+    if unknown_settings or not all(isinstance(value, (int, float))
+                                   for value in args.hf_overrides.values()):
+        parser.error(f"--hf-override: numbers for {', '.join(HF_LOOP_OVERRIDES)}, got "
+                     f"{args.hf_override}")
     try:
         args.lr_grid = tuple(float(rate) for rate in args.lr_grid.split(",") if rate.strip())
     except ValueError:
@@ -365,7 +380,8 @@ def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
                  train: SplitData, splits: dict[Context, dict[str, SplitData]]) -> Trainer:
     if name in ("hf-ner", "hf-sst2"):
         task: HFTask = "ner" if name == "hf-ner" else "sst2"
-        return hf_trainer(task, args.model, budget, train, splits["sentence"])
+        return hf_trainer(task, args.model, budget, train, splits["sentence"],
+                          args.hf_overrides)
     context: Context = "document" if name == "albert-document" else "sentence"
     return albert_trainer(args.model, args.corpus, context, budget, args.work_dir,
                           splits[context], args.albert_overrides,
@@ -399,6 +415,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "model": str(args.model), "corpus": str(args.corpus),
         "model_pretraining": pretraining_log(args.model),
         "albert_overrides": args.albert_overrides, "jobs": args.jobs,
+        # Only where given, so files from before the flag still `--extend`.
+        **({"hf_overrides": args.hf_overrides} if args.hf_overrides else {}),
         "conll_train_sentences": len(train.conll), "sst2_train_texts": len(train.sst),
         "eval": {f"{context}/{split}": {"conll_docs": len(data.conll), "sst2_texts": len(data.sst)}
                  for context, by_split in splits.items() for split, data in by_split.items()},

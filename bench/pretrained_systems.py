@@ -215,10 +215,16 @@ class HFRun:
         return Scores(sst2_accuracy=sst_accuracy(gold.sst, labels))
 
 
+# The HF loop's settings the budget does not set, which a comparison may change.
+HF_LOOP_OVERRIDES = ("grad_clip", "weight_decay", "max_length", "length_groups")
+
+
 def hf_trainer(task: HFTask, model: Path, budget: CompareBudget, train: SplitData,
-               splits: dict[str, SplitData]) -> Trainer:
+               splits: dict[str, SplitData],
+               overrides: Optional[dict[str, Any]] = None) -> Trainer:
     """The seed's loop on one task: the CoNLL training sentences (first-subword labels) for
-    "ner", the SST-2 training texts for "sst2"."""
+    "ner", the SST-2 training texts for "sst2"; `overrides` (a `HF_LOOP_OVERRIDES` name ->
+    value) change its `LoopSettings`."""
     tokenizer = hf.load_tokenizer(model)
     tag_ids = {tag: i for i, tag in enumerate(hf.CONLL_TAGS)}
     sentences = [sentence.words for sentence in train.conll]
@@ -228,7 +234,7 @@ def hf_trainer(task: HFTask, model: Path, budget: CompareBudget, train: SplitDat
 
     def run(learn_rate: float, seed: int) -> HFRun:
         settings = LoopSettings(batch_size=budget.batch, learn_rate=learn_rate,
-                                warmup=budget.warmup, seed=seed)
+                                warmup=budget.warmup, seed=seed, **(overrides or {}))
         if task == "ner":
             classifier = hf.load_token_classifier(model, seed=seed)
             stats = train_token_classifier(classifier, tokenizer, sentences, tags, budget.steps,

@@ -155,19 +155,20 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
 # how many processes trained the seeds, and how many seeds (an `--extend`ed file joins the
 # file it extends).
 GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_overrides",
-                    "jobs", "seeds")
+                    "hf_overrides", "jobs", "seeds")
 
 
 def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
     """A system's name in the merged table: "<system> @ <checkpoint dir>" on a checkpoint
     after continued pretraining, then "[path=value, ...]" for the config overrides a
-    spacy-albert system trained with; and what sets it apart from `name` (empty if nothing)."""
+    spacy-albert system (or the loop settings an HF one) trained with; and what sets it apart
+    from `name` (empty if nothing)."""
     differences = []
     if budget.get("model_pretraining"):
         name = f"{name} @ {Path(budget['model']).name}"
         differences.append("continued pretraining")
-    overrides = budget.get("albert_overrides") or {}
-    if overrides and name.startswith("albert"):
+    overrides = budget.get("albert_overrides" if name.startswith("albert") else "hf_overrides")
+    if overrides:
         name += " [" + ", ".join(f"{path.removeprefix('components.')}={_value(value)}"
                                  for path, value in overrides.items()) + "]"
         differences.append("the overrides")

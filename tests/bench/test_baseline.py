@@ -167,6 +167,21 @@ def test_hf_loop_keeps_its_optimizer_state_across_steps() -> None:
     assert losses[2] < losses[0]
 
 
+def test_grad_clip_zero_turns_clipping_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    clipped: list[float] = []
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_",
+                        lambda parameters, max_norm: clipped.append(max_norm))
+    inputs = {"x": torch.ones(3, 2)}
+
+    class WithLoss(torch.nn.Linear):
+        def forward(self, x: torch.Tensor) -> SimpleNamespace:
+            return SimpleNamespace(loss=super().forward(x).pow(2).mean())
+
+    for grad_clip in (0.0, 1.0):
+        HFLoop(WithLoss(2, 2), steps=2, settings=LoopSettings(grad_clip=grad_clip)).step(inputs)
+    assert clipped == [1.0]
+
+
 def test_loss_curve_averages_stretches() -> None:
     assert loss_curve([4.0, 2.0, 3.0, 1.0, 5.0], points=3) == [3.0, 2.0, 5.0]
     assert loss_curve([1.0, 2.0], points=30) == [1.0, 2.0]

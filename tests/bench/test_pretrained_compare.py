@@ -315,7 +315,9 @@ def test_selection_averages_the_tasks_a_system_has() -> None:
 @pytest.mark.parametrize("argv", [["--lr-grid", "1e-4,fast"], ["--systems", "hf-ner,cnn"],
                                   ["--steps", "1"], ["--jobs", "0"],
                                   ["--albert-override", "training.dropout"],
-                                  ["--albert-override", "=0.2"]])
+                                  ["--albert-override", "=0.2"],
+                                  ["--hf-override", "learn_rate=1e-3"],
+                                  ["--hf-override", "grad_clip=off"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--corpus", "c", "--model", "m", *argv])
@@ -365,7 +367,8 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
                              "--steps", "2", "--batch", "2", "--lr-grid", "1e-3,1e-4",
                              "--seeds", "1", "--threads", "1", "--out", str(out),
                              "--work-dir", str(tmp_path / "work"),
-                             "--albert-override", f"{GRAD_FACTOR}=4"])
+                             "--albert-override", f"{GRAD_FACTOR}=4",
+                             "--hf-override", "grad_clip=0"])
     results = json.loads(out.read_text())
     meta = results["meta"]
     assert meta["complete"] is True and meta["threads"] == 1
@@ -376,6 +379,7 @@ def test_every_system_trains_and_scores_on_the_same_checkpoint(tiny_albert: Path
     assert budget["steps"] == 2 and budget["warmup"] == 1
     assert budget["model_pretraining"] is None  # an imported checkpoint, not pretrain's
     assert budget["albert_overrides"] == {GRAD_FACTOR: 4}
+    assert budget["hf_overrides"] == {"grad_clip": 0}
     assert budget["conll_train_sentences"] == 4 and budget["sst2_train_texts"] == 4
     assert budget["eval"]["document/test"] == {"conll_docs": 2, "sst2_texts": len(SST)}
     systems = results["systems"]

@@ -199,8 +199,12 @@ def test_variant_names_write_overrides_as_a_config_does():
                     "grad_factor=4, pooling=reduce_mean.v1())), "
                     "textcat.model.use_reduce_max=true]")
     assert differences == ["the overrides"]
-    # The HF loop never takes the spacy-albert overrides.
+    # The HF loop never takes the spacy-albert overrides, only its own.
     assert variant_name("hf-sst2", budget) == ("hf-sst2", [])
+    loop = {"hf_overrides": {"grad_clip": 0.0}}
+    assert variant_name("hf-sst2", {**budget, **loop}) == ("hf-sst2 [grad_clip=0]",
+                                                           ["the overrides"])
+    assert variant_name("albert-sst2", loop) == ("albert-sst2", [])
 
 
 def test_pretraining_line_says_what_continued_pretraining_did():
