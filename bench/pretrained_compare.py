@@ -366,14 +366,23 @@ def extended_systems(path: Path, setup: dict[str, Any], names: Sequence[str]
               f"{meta['cpu']})")
     if new_rates:
         rates = ", ".join(f"{rate:g}" for rate in new_rates)
+        # `pick_outcome` adds, per system, what the new rates did to its pick.
         note = (f"{copied}, with its grid's dev scores at seed 0; this run tried {rates} at "
-                "seed 0 (a rate that beat the copied pick on dev replaced its seeds) and "
-                f"trained the seeds below {setup['seeds']} the pick lacked.")
+                f"seed 0 and trained the seeds below {setup['seeds']} the pick lacked.")
     else:
         note = f"{copied}; seeds {budget['seeds']}–{setup['seeds'] - 1} trained in this run."
     return systems, {"extends": {"file": path.name, "command": meta["command"],
                                  "date": meta["date"], "cpu": meta["cpu"],
-                                 "seeds": budget["seeds"]}, "note": note}
+                                 "seeds": budget["seeds"], "new_rates": new_rates},
+                     "note": note}
+
+
+def pick_outcome(name: str, copied_pick: float, result: SystemResult) -> str:
+    """What an `--extend`ed grid did to a system's copied pick, for the note."""
+    if result.learn_rate == copied_pick:
+        return f"{name} kept {copied_pick:g}."
+    return (f"For {name}, {result.learn_rate:g} beat the copied pick {copied_pick:g} on dev "
+            "and replaced its seeds.")
 
 
 def make_trainer(name: str, args: argparse.Namespace, budget: CompareBudget,
@@ -437,8 +446,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f"[pretrained_compare] {name}: grid {args.lr_grid}, {args.seeds} seed(s), "
               f"{args.steps} updates", flush=True)
         systems.setdefault(name, SystemResult(DESCRIPTIONS[name]))
+        copied_pick = systems[name].learn_rate
         sweep(make_trainer(name, args, budget, train, splits), budget, systems[name], save,
               worker_jobs(args, name) if args.jobs > 1 else None)
+        if args.extend and extension["extends"]["new_rates"]:
+            extension["note"] += " " + pick_outcome(name, copied_pick, systems[name])
         print(f"[pretrained_compare] {name}: lr {systems[name].learn_rate:g}, "
               f"{systems[name].summary()}", flush=True)
     save(final=True)

@@ -461,9 +461,27 @@ def test_extend_copies_a_files_runs_and_trains_only_the_seeds_it_lacks(
     meta = results["meta"]
     assert meta["extends"] == {"file": "first.json", "command": earlier["meta"]["command"],
                                "date": earlier["meta"]["date"], "cpu": "an older machine",
-                               "seeds": 1}
+                               "seeds": 1, "new_rates": []}
     assert meta["note"].startswith("Seeds 0–0 are copied from `first.json`")
+    assert "kept" not in meta["note"]  # no rate was added, so there is no pick to report
     assert results["budget"]["seeds"] == 3
+    # A grown grid: the note says what the new rate did to the pick.
+    grown = tmp_path / "grown.json"
+    pretrained_compare.main([*common, "--seeds", "3", "--lr-grid", "1e-3,1e-9", "--extend",
+                             str(extended), "--out", str(grown)])
+    results = json.loads(grown.read_text())
+    system = results["systems"]["hf-sst2"]
+    assert results["meta"]["extends"]["new_rates"] == [1e-9]
+    assert results["meta"]["note"].endswith(
+        " hf-sst2 kept 0.001." if system["learn_rate"] == 1e-3 else
+        " For hf-sst2, 1e-09 beat the copied pick 0.001 on dev and replaced its seeds.")
+
+
+def test_pick_outcome_says_whether_the_copied_pick_stood() -> None:
+    result = SystemResult("d", learn_rate=1e-4)
+    assert pretrained_compare.pick_outcome("hf-sst2", 1e-4, result) == "hf-sst2 kept 0.0001."
+    assert pretrained_compare.pick_outcome("hf-sst2", 2e-4, result) == (
+        "For hf-sst2, 0.0001 beat the copied pick 0.0002 on dev and replaced its seeds.")
 
 
 def test_extend_refuses_a_file_it_cannot_add_to(tmp_path: Path) -> None:
