@@ -253,14 +253,16 @@ HF_COUNTERPARTS = (("test_conll_f1", "CoNLL test F1", "hf-ner"),
 
 def hf_gap_parts(ours: dict[str, Any], systems: dict[str, Any],
                  with_score: bool = False) -> list[str]:
-    """`ours` ({metric: {"mean": ...}}) against each HF model's mean in `systems`, where both
-    have the metric: "<metric>[ <ours>,] <gap> points against `<HF model>`'s mean"."""
+    """`ours` ({metric: {"mean": ...}}) against the mean of each HF model in `systems`, and of
+    each of its variants (`variant_name`), where both have the metric:
+    "<metric>[ <ours>,] <gap> points against `<HF model>`'s mean"."""
     parts = []
-    for key, label, hf_system in HF_COUNTERPARTS:
-        gap = _gap(ours, systems.get(hf_system, {}).get("summary", {}), key)
-        if gap is not None:
-            score = f" {ours[key]['mean']:.1f}," if with_score else ""
-            parts.append(f"{label}{score} {gap:+.1f} points against `{hf_system}`'s mean")
+    for key, label, hf_model in HF_COUNTERPARTS:
+        for hf_system in [name for name in systems if name.split(" ")[0] == hf_model]:
+            gap = _gap(ours, systems[hf_system]["summary"], key)
+            if gap is not None:
+                score = f" {ours[key]['mean']:.1f}," if with_score else ""
+                parts.append(f"{label}{score} {gap:+.1f} points against `{hf_system}`'s mean")
     return parts
 
 

@@ -262,3 +262,16 @@ def test_readme_quotes_the_committed_comparison():
             for key in ("test_conll_f1", "test_sst2_accuracy", "dev_sst2_accuracy"):
                 if key in system["summary"]:
                     assert f"| {mean_sd_cell(system['summary'], key)} |" in readme, (name, key)
+
+
+def test_gaps_are_given_against_the_hf_model_and_each_of_its_variants():
+    from bench.render_quality import hf_gap_parts
+
+    def summary(mean: float) -> dict:
+        return {"summary": {"dev_sst2_accuracy": {"mean": mean, "sd": 0.1, "n": 3}}}
+
+    systems = {"hf-sst2": summary(87.5), "hf-sst2 [grad_clip=0]": summary(87.8),
+               "hf-sst2x": summary(99.0)}
+    assert hf_gap_parts({"dev_sst2_accuracy": {"mean": 87.4}}, systems) == [
+        "SST-2 dev accuracy -0.1 points against `hf-sst2`'s mean",
+        "SST-2 dev accuracy -0.4 points against `hf-sst2 [grad_clip=0]`'s mean"]
