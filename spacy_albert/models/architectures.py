@@ -7,6 +7,7 @@ unchanged for pipelines saved by 0.1.0.
 from typing import Any, Callable, Literal, Optional
 
 from spacy.ml.models.parser import build_tb_parser_model
+from spacy.ml.models.textcat import build_reduce_text_classifier
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
@@ -14,6 +15,7 @@ from spacy_transformers.layers import split_trf_batch, trfs2arrays
 from thinc.api import Model, chain
 from thinc.types import Floats2d, Ragged
 
+from .doc_dropout import with_doc_dropout
 from .encoder import (
     ARCH_NAME,
     ARCH_NAME_V1,
@@ -28,6 +30,7 @@ from .neighbours import with_neighbours
 from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS
 
 PARSER_ARCH_NAME = "spacy-albert.TransitionBasedParser.v1"
+TEXTCAT_ARCH_NAME = "spacy-albert.TextCatReduce.v1"
 
 
 def _own_encoder(
@@ -179,3 +182,24 @@ def transition_based_parser_v1(
     return build_tb_parser_model(with_neighbours(tok2vec) if neighbours else tok2vec,
                                  state_type, extra_state_tokens, hidden_width, maxout_pieces,
                                  use_upper, nO)
+
+
+@registry.architectures(TEXTCAT_ARCH_NAME)
+def text_cat_reduce_v1(
+    tok2vec: Model[list[Doc], list[Floats2d]],
+    exclusive_classes: bool,
+    use_reduce_first: bool,
+    use_reduce_last: bool,
+    use_reduce_max: bool,
+    use_reduce_mean: bool,
+    nO: Optional[int] = None,
+) -> Model[list[Doc], Floats2d]:
+    """spaCy's `TextCatReduce.v1` with `[training] dropout` on the pooled doc vector, as the
+    HF sequence classifier's head has (`with_doc_dropout`). The listener stays at
+    `model.tok2vec`, so sourcing with `replace_listeners` works as for spaCy's textcat.
+    """
+    model = build_reduce_text_classifier(with_doc_dropout(tok2vec), exclusive_classes,
+                                         use_reduce_first, use_reduce_last, use_reduce_max,
+                                         use_reduce_mean, nO)
+    model.set_ref("tok2vec", tok2vec)
+    return model
