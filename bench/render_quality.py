@@ -337,7 +337,9 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
            f"(as many as {budget['batch']} CoNLL sentences plus as many SST-2 texts)"
            if len(single_task) < len(albert_systems) else "")
         + (f"; an `{SINGLE_TASK}` update is {budget['batch']} SST-2 texts, as the HF "
-           "sentence classifier's" if single_task else "") + ".", "",
+           "sentence classifier's" if single_task else "") + "."
+        + (" Settings in brackets after a system's name replace these (and its config's) for "
+           "its runs." if any(" [" in name for name in systems) else ""), "",
         md.table(rows, ["system", "dev score per lr", "lr", "seeds", "CoNLL test F1",
                         "CoNLL dev F1", "SST-2 test acc", "SST-2 dev acc", "train time / run"],
                  "llrrrrrrr"),

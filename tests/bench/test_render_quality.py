@@ -65,6 +65,7 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     assert "a joint spacy-albert update is 1,000 words of both tasks" in text
     assert "albert-sst2` update" not in text
     assert "No spacy-albert system" not in text
+    assert "Settings in brackets" not in text
     # The textcat-only system updates on as many SST-2 texts as the HF classifier.
     results["systems"]["albert-sst2"] = system("textcat alone", 1e-4, dev_acc=86.0)
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
@@ -89,6 +90,8 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert ("`albert-document [textcat.model.tok2vec.grad_factor=4]` against `albert-document` "
             "without the overrides: CoNLL test F1 -0.5, SST-2 dev accuracy +1.0 points.") in text
+    assert ("SST-2 texts). Settings in brackets after a system's name replace these (and its "
+            "config's) for its runs.") in text
     del results["systems"]["albert-document [textcat.model.tok2vec.grad_factor=4]"]
     del results["systems"]["albert-document"]
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
