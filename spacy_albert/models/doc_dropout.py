@@ -8,7 +8,7 @@ vector. `with_doc_dropout(tok2vec)` drops the same units of every token vector i
 and the same on each row) that is exactly dropout on each pooled vector.
 """
 
-from typing import Callable
+from typing import Callable, Optional
 
 from spacy.tokens import Doc
 from thinc.api import Model, chain
@@ -22,7 +22,18 @@ def with_doc_dropout(tok2vec: Model[list[Doc], list[Floats2d]]
     The rate is the "dropout" node's `dropout_rate`, which spaCy's `nlp.update` sets from
     `[training] dropout` (`thinc.api.set_dropout_rate`).
     """
-    return chain(tok2vec, Model("dropout", _forward, attrs={"dropout_rate": 0.0}))
+    # The width passes through, so a head built on this knows its input width as early as
+    # it would on tok2vec itself.
+    width = tok2vec.maybe_get_dim("nO")
+    return chain(tok2vec, Model("dropout", _forward, init=_init, dims={"nI": width, "nO": width},
+                                attrs={"dropout_rate": 0.0}))
+
+
+def _init(model: Model, X: Optional[list[Floats2d]] = None,
+          Y: Optional[list[Floats2d]] = None) -> None:
+    if X:
+        model.set_dim("nI", X[0].shape[1])
+        model.set_dim("nO", X[0].shape[1])
 
 
 def _forward(model: Model, vectors: list[Floats2d], is_train: bool

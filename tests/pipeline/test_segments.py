@@ -17,6 +17,7 @@ from spacy.ml.models.textcat import (
 from spacy.tokens import Doc, Span
 from thinc.api import Model
 
+from spacy_albert.models.architectures import text_cat_reduce_v1
 from spacy_albert.pipeline.ner import AlbertEntityRecognizer
 from spacy_albert.pipeline.segments import (
     predict_pooled_in_segments,
@@ -116,8 +117,9 @@ def fake_tok2vec(width: int = 4) -> Model:
 @pytest.mark.parametrize("reductions", [
     (True, True, True, True), (False, False, False, True), (True, False, True, False),
 ])
-def test_pooled_segments_equal_the_whole_doc_for_every_reduction(reductions) -> None:
-    model = build_reduce_text_classifier(fake_tok2vec(), True, *reductions, nO=3)
+@pytest.mark.parametrize("build", [build_reduce_text_classifier, text_cat_reduce_v1])
+def test_pooled_segments_equal_the_whole_doc_for_every_reduction(build, reductions) -> None:
+    model = build(fake_tok2vec(), True, *reductions, nO=3)
     model.initialize()
     doc = spacy.blank("en")(" ".join(f"w{i % 17}" for i in range(50)) + " end.")
     whole = model.predict([doc])
