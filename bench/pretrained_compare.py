@@ -283,7 +283,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     except ValueError as error:
         parser.error(f"--hf-override: {error}")
     unknown_settings = sorted(set(args.hf_overrides) - set(HF_LOOP_OVERRIDES))
-    if unknown_settings or not all(isinstance(value, (int, float))
+    # bool is an int in Python, and "grad_clip=true" means nothing to the loop.
+    if unknown_settings or not all(isinstance(value, (int, float)) and not isinstance(value, bool)
                                    for value in args.hf_overrides.values()):
         parser.error(f"--hf-override: numbers for {', '.join(HF_LOOP_OVERRIDES)}, got "
                      f"{args.hf_override}")

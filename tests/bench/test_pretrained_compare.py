@@ -317,7 +317,8 @@ def test_selection_averages_the_tasks_a_system_has() -> None:
                                   ["--albert-override", "training.dropout"],
                                   ["--albert-override", "=0.2"],
                                   ["--hf-override", "learn_rate=1e-3"],
-                                  ["--hf-override", "grad_clip=off"]])
+                                  ["--hf-override", "grad_clip=off"],
+                                  ["--hf-override", "grad_clip=true"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--corpus", "c", "--model", "m", *argv])
