@@ -4,28 +4,17 @@ nothing dropped at prediction, and the rate set by spaCy's `[training] dropout`.
 import numpy
 import spacy
 from spacy.training import Example
-from thinc.api import Model, set_dropout_rate
+from thinc.api import set_dropout_rate
 
 from spacy_albert.models.architectures import TEXTCAT_ARCH_NAME
 from spacy_albert.models.doc_dropout import with_doc_dropout
-
-
-def fixed_tok2vec(vectors: list[numpy.ndarray]) -> Model:
-    """A tok2vec stand-in returning fixed vectors and recording the gradient it gets."""
-
-    def forward(model, docs, is_train):
-        def backprop(d_vectors):
-            model.attrs["gradient"] = d_vectors
-            return docs
-        return vectors, backprop
-
-    return Model("fixed", forward)
+from tests.models.test_neighbours import identity_tok2vec
 
 
 def test_each_doc_shares_one_mask_and_its_gradient_is_masked_alike():
     rng = numpy.random.default_rng(0)
     vectors = [rng.normal(size=(n, 64)).astype("f") + 3.0 for n in (5, 1, 0)]
-    tok2vec = fixed_tok2vec(vectors)
+    tok2vec = identity_tok2vec(vectors)
     model = with_doc_dropout(tok2vec)
     set_dropout_rate(model, 0.5)
     outputs, backprop = model(["a", "b", "c"], is_train=True)
