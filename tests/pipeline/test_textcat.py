@@ -5,16 +5,19 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
+import srsly
 from spacy.scorer import Scorer
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config
 
+from spacy_albert.models.architectures import TEXTCAT_ARCH_NAME
 from spacy_albert.pipeline.segments import DEFAULT_MAX_TOKENS_PER_PASS, pooled_classifier
 from spacy_albert.pipeline.textcat import (
     AlbertTextCategorizer,
     has_gold_cats,
     score_exclusive_cats,
 )
+from tests.conftest import train_pipeline
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 LABELS = {"POSITIVE": 1.0, "NEGATIVE": 0.0}
@@ -140,3 +143,23 @@ def test_attention_head_scores_a_long_doc_a_segment_at_a_time(attention_nlp):
     finally:
         textcat.max_tokens_per_pass = DEFAULT_MAX_TOKENS_PER_PASS
     assert segmented == pytest.approx(whole, abs=1e-5)
+
+
+def test_pooled_dropout_head_learns_saves_and_sources(en_model_dir, en_docbins, tmp_path):
+    """`spacy-albert.TextCatReduce.v1` through `spacy train`, a reload and
+    `replace_listeners`, as spaCy's textcat head goes."""
+    trained = train_pipeline("textcat.cfg", "en", en_model_dir, en_docbins, tmp_path / "trained",
+                             **{"components.textcat.model.@architectures": TEXTCAT_ARCH_NAME})
+    meta = srsly.read_json(trained / "meta.json")
+    assert meta["performance"]["cats_score"] > 0.75, meta["performance"]  # chance: ~0.5
+    nlp = spacy.load(trained)
+    assert nlp.config["components"]["textcat"]["model"]["@architectures"] == TEXTCAT_ARCH_NAME
+    text = "The service was slow but the food was wonderful."
+    expected = nlp(text).cats
+    sourced = spacy.blank("en")
+    for name in nlp.pipe_names:
+        sourced.add_pipe(name, source=nlp)
+    sourced.replace_listeners("transformer", "textcat", ["model.tok2vec"])
+    sourced.remove_pipe("transformer")
+    sourced.to_disk(tmp_path / "sourced")
+    assert spacy.load(tmp_path / "sourced")(text).cats == pytest.approx(expected, abs=1e-5)
