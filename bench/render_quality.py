@@ -158,6 +158,12 @@ GROUPING_IGNORES = ("model", "corpus", "lr_grid", "model_pretraining", "albert_o
                     "hf_overrides", "jobs", "seeds")
 
 
+def signed(points: float) -> str:
+    """A difference to one decimal with its sign: +0.3, -1.2, and +0.0 (not -0.0) for one
+    that rounds to nothing."""
+    return f"{round(points, 1) + 0.0:+.1f}"
+
+
 def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
     """A system's name in the merged table: "<system> @ <checkpoint dir>" on a checkpoint
     after continued pretraining, then "[path=value, ...]" for the config overrides a
@@ -262,7 +268,7 @@ def hf_gap_parts(ours: dict[str, Any], systems: dict[str, Any],
             gap = _gap(ours, systems[hf_system]["summary"], key)
             if gap is not None:
                 score = f" {ours[key]['mean']:.1f}," if with_score else ""
-                parts.append(f"{label}{score} {gap:+.1f} points against `{hf_system}`'s mean")
+                parts.append(f"{label}{score} {signed(gap)} points against `{hf_system}`'s mean")
     return parts
 
 
@@ -367,7 +373,7 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
                     for key, label in (("test_conll_f1", "CoNLL test F1"),
                                        ("test_sst2_accuracy", "SST-2 test accuracy"),
                                        ("dev_sst2_accuracy", "SST-2 dev accuracy"))}
-            parts = [f"{label} {gap:+.1f}" for label, gap in gaps.items() if gap is not None]
+            parts = [f"{label} {signed(gap)}" for label, gap in gaps.items() if gap is not None]
             lines += [f"`{ours}` against `{base}` without {' or '.join(variant['without'])}: "
                       + ", ".join(parts) + " points.", ""]
     return lines
@@ -412,7 +418,7 @@ def sparse_section(results: dict[str, Any], path: Path) -> list[str]:
     for name, system in systems.items():
         gap = None if hf is None or name == "hf-ner" else _gap(system["summary"], hf, "test_f1")
         if gap is not None:
-            lines += [f"`{name}`: test F1 {gap:+.1f} points against `hf-ner`'s mean.", ""]
+            lines += [f"`{name}`: test F1 {signed(gap)} points against `hf-ner`'s mean.", ""]
     return lines
 
 

@@ -278,3 +278,10 @@ def test_gaps_are_given_against_the_hf_model_and_each_of_its_variants():
     assert hf_gap_parts({"dev_sst2_accuracy": {"mean": 87.4}}, systems) == [
         "SST-2 dev accuracy -0.1 points against `hf-sst2`'s mean",
         "SST-2 dev accuracy -0.4 points against `hf-sst2 [grad_clip=0]`'s mean"]
+
+
+def test_signed_differences_never_read_minus_zero():
+    from bench.render_quality import signed
+
+    assert [signed(value) for value in (0.34, -1.25, -0.02, 0.04, 0.0)] == [
+        "+0.3", "-1.2", "+0.0", "+0.0", "+0.0"]
