@@ -39,6 +39,9 @@ def test_expected_names_are_registered():
         "spacy-albert.AlbertTok2VecTransformer.v1",
         "spacy-albert.AlbertTransformer.v2",
         "spacy-albert.AlbertTok2VecTransformer.v2",
+        "spacy-albert.TextCatReduce.v1",
+        "spacy-albert.PieceListener.v1",
+        "spacy-albert.AlbertPieceTok2VecTransformer.v1",
         "spacy-albert.textcat_scorer.v1",
         "spacy-albert.LanguageDefaultTokenizer.v1",
     } <= names

@@ -10,7 +10,7 @@ from spacy.ml.models.parser import build_tb_parser_model
 from spacy.ml.models.textcat import build_reduce_text_classifier
 from spacy.tokens import Doc, Span
 from spacy.util import registry
-from spacy_transformers.data_classes import FullTransformerBatch
+from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
 from spacy_transformers.layers import split_trf_batch, trfs2arrays
 from thinc.api import Model, chain
 from thinc.types import Floats2d, Ragged
@@ -27,6 +27,7 @@ from .encoder import (
     InferenceDtype,
 )
 from .neighbours import with_neighbours
+from .piece_pooling import PIECE_TOK2VEC_ARCH_NAME, trfs2pieces
 from .tokenization import DEFAULT_TOKENIZE_CHUNK_SPANS
 
 PARSER_ARCH_NAME = "spacy-albert.TransitionBasedParser.v1"
@@ -34,11 +35,11 @@ TEXTCAT_ARCH_NAME = "spacy-albert.TextCatReduce.v1"
 
 
 def _own_encoder(
-    encoder: AlbertTransformerModel, pooling: Model[Ragged, Floats2d], grad_factor: float
+    encoder: AlbertTransformerModel, to_arrays: Model[list[TransformerData], list[Floats2d]]
 ) -> Model[list[Doc], list[Floats2d]]:
     # A chain of a chain on purpose: the same node structure as a listener after
     # `replace_listener`, so a replaced pipeline saves and loads (spacy-transformers#310).
-    return chain(chain(encoder, split_trf_batch()), trfs2arrays(pooling, grad_factor))
+    return chain(chain(encoder, split_trf_batch()), to_arrays)
 
 
 @registry.architectures(ARCH_NAME)
@@ -118,7 +119,34 @@ def albert_tok2vec_transformer_v2(
         grad_scaler_config, inference_dtype, inference_max_pieces, tokenize_chunk_spans,
         train_length_groups,
     )
-    return _own_encoder(encoder, pooling, grad_factor)
+    return _own_encoder(encoder, trfs2arrays(pooling, grad_factor))
+
+
+@registry.architectures(PIECE_TOK2VEC_ARCH_NAME)
+def albert_piece_tok2vec_transformer_v1(
+    name: str,
+    get_spans: Callable[[list[Doc]], list[list[Span]]],
+    tokenizer_config: Optional[dict[str, Any]] = None,
+    transformer_config: Optional[dict[str, Any]] = None,
+    mixed_precision: bool = False,
+    grad_scaler_config: Optional[dict[str, Any]] = None,
+    inference_dtype: InferenceDtype = "float32",
+    inference_max_pieces: int = DEFAULT_INFERENCE_MAX_PIECES,
+    tokenize_chunk_spans: int = DEFAULT_TOKENIZE_CHUNK_SPANS,
+    grad_factor: float = 1.0,
+    train_length_groups: int = DEFAULT_TRAIN_LENGTH_GROUPS,
+) -> Model[list[Doc], list[Floats2d]]:
+    """A component's own ALBERT encoder giving each doc one row per piece it read (what
+    `replace_listeners` gives a head over `spacy-albert.PieceListener.v1`).
+
+    Arguments as for `spacy-albert.AlbertTok2VecTransformer.v2`, without `pooling`.
+    """
+    encoder = albert_transformer_v2(
+        name, get_spans, tokenizer_config, transformer_config, mixed_precision,
+        grad_scaler_config, inference_dtype, inference_max_pieces, tokenize_chunk_spans,
+        train_length_groups,
+    )
+    return _own_encoder(encoder, trfs2pieces(grad_factor))
 
 
 # v1: as saved by release 0.1.0 (fixed chunk sizes; the dtype is checked when predicting,

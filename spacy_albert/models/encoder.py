@@ -27,6 +27,7 @@ from .batch import AlbertTransformerBatch
 from .length_groups import forward_in_length_groups
 from .loading import AlbertShim, load_hf_albert
 from .memory import release_freed_heap
+from .piece_pooling import PIECE_LISTENER_ARCH_NAME, PIECE_TOK2VEC_ARCH_NAME
 from .precision import inference_autocast, outputs_as_float32
 from .tokenization import (
     DEFAULT_TOKENIZE_CHUNK_SPANS,
@@ -272,11 +273,16 @@ def replace_listener_cfg(tok2vec_cfg: dict[str, Any], listener_cfg: dict[str, An
     """The config block of a head's own encoder copy (see `Language.replace_listeners`)."""
     result = dict(tok2vec_cfg)
     architecture = tok2vec_cfg.get("@architectures")
-    if architecture in TOK2VEC_OF and "TransformerListener" in str(
-        listener_cfg.get("@architectures")
-    ):
+    listener = str(listener_cfg.get("@architectures"))
+    if architecture not in TOK2VEC_OF:
+        return result
+    if listener == PIECE_LISTENER_ARCH_NAME:
+        result["@architectures"] = PIECE_TOK2VEC_ARCH_NAME
+        keys: tuple[str, ...] = ("grad_factor",)
+    elif "TransformerListener" in listener:
         result["@architectures"] = TOK2VEC_OF[architecture]
-        for key in ("pooling", "grad_factor"):
-            if key in listener_cfg:
-                result[key] = listener_cfg[key]
+        keys = ("pooling", "grad_factor")
+    else:
+        return result
+    result.update({key: listener_cfg[key] for key in keys if key in listener_cfg})
     return result

@@ -183,6 +183,8 @@ def _reduce_classifier(model: Model) -> Optional[PooledClassifier]:
         return None
     if [layer.name for layer in pooling.layers[-1:]] != ["list2ragged"]:
         return None
+    if any(node.name == "trfs2pieces" for node in model.get_ref("tok2vec").walk()):
+        return None  # rows are pieces of windows, which a token range does not slice
     xp = model.ops.xp
 
     def statistics(vectors: Floats2d) -> Statistics:

@@ -11,6 +11,7 @@ from spacy.training import Example
 from spacy.util import load_config, load_model_from_config
 
 from spacy_albert.models.architectures import TEXTCAT_ARCH_NAME
+from spacy_albert.models.piece_pooling import PIECE_LISTENER_ARCH_NAME
 from spacy_albert.pipeline.segments import DEFAULT_MAX_TOKENS_PER_PASS, pooled_classifier
 from spacy_albert.pipeline.textcat import (
     AlbertTextCategorizer,
@@ -145,11 +146,21 @@ def test_attention_head_scores_a_long_doc_a_segment_at_a_time(attention_nlp):
     assert segmented == pytest.approx(whole, abs=1e-5)
 
 
-def test_pooled_dropout_head_learns_saves_and_sources(en_model_dir, en_docbins, tmp_path):
+PIECE_LISTENER = {"@architectures": PIECE_LISTENER_ARCH_NAME, "grad_factor": 1.0,
+                  "upstream": "transformer"}
+
+
+@pytest.mark.parametrize("tok2vec", [None, PIECE_LISTENER], ids=["token-mean", "piece-mean"])
+def test_pooled_dropout_head_learns_saves_and_sources(en_model_dir, en_docbins, tmp_path,
+                                                      tok2vec):
     """`spacy-albert.TextCatReduce.v1` through `spacy train`, a reload and
-    `replace_listeners`, as spaCy's textcat head goes."""
+    `replace_listeners`, as spaCy's textcat head goes: over the token listener and over
+    the piece listener."""
+    overrides = {"components.textcat.model.@architectures": TEXTCAT_ARCH_NAME}
+    if tok2vec is not None:
+        overrides["components.textcat.model.tok2vec"] = tok2vec
     trained = train_pipeline("textcat.cfg", "en", en_model_dir, en_docbins, tmp_path / "trained",
-                             **{"components.textcat.model.@architectures": TEXTCAT_ARCH_NAME})
+                             **overrides)
     meta = srsly.read_json(trained / "meta.json")
     assert meta["performance"]["cats_score"] > 0.75, meta["performance"]  # chance: ~0.5
     nlp = spacy.load(trained)
