@@ -22,7 +22,7 @@ from spacy_transformers.data_classes import TransformerData
 from spacy_transformers.layers import TransformerListener
 from thinc.api import Model, chain
 from thinc.types import Floats2d, Floats3d
-from transformers.file_utils import ModelOutput
+from transformers.utils import ModelOutput
 
 PIECE_LISTENER_ARCH_NAME = "spacy-albert.PieceListener.v1"
 # What the piece listener becomes under `replace_listeners` (a head's own encoder copy).
