@@ -48,8 +48,10 @@ C_GRID = (0.1, 1.0, 10.0)
 BATCH = 64
 
 
-def pooled_vectors(model: Path, texts: Sequence[str]) -> dict[str, numpy.ndarray]:
-    """Each text's vector under each of `POOLINGS`, shape (len(texts), width)."""
+def pooled_vectors(model: Path, splits: dict[str, Sequence[str]]
+                   ) -> dict[str, dict[str, numpy.ndarray]]:
+    """Each split's texts as vectors under each of `POOLINGS`, shape (len(texts), width);
+    the encoder is built once for all splits."""
     config = load_config(CONFIGS / "textcat.cfg")
     config["paths"]["transformer"] = str(model)
     config["nlp"]["pipeline"] = ["transformer"]
@@ -58,17 +60,20 @@ def pooled_vectors(model: Path, texts: Sequence[str]) -> dict[str, numpy.ndarray
     nlp.initialize()
     hf_model = AlbertModel.from_pretrained(model).eval()
     token_rows, piece_rows = trfs2arrays(reduce_mean(), 1.0), trfs2pieces(1.0)
-    rows: dict[str, list[numpy.ndarray]] = {name: [] for name in POOLINGS}
-    for doc in nlp.pipe(texts, batch_size=BATCH):
-        data = doc._.trf_data
-        cls = numpy.asarray(data.model_output.last_hidden_state[0, :1])
-        rows["token_mean"].append(token_rows.predict([data])[0].mean(axis=0))
-        rows["piece_mean"].append(piece_rows.predict([data])[0].mean(axis=0))
-        rows["cls"].append(cls[0])
-        with torch.no_grad():
-            rows["cls_pooler"].append(
-                hf_model.pooler_activation(hf_model.pooler(torch.from_numpy(cls)))[0].numpy())
-    return {name: numpy.stack(vectors) for name, vectors in rows.items()}
+    vectors = {}
+    for split, texts in splits.items():
+        rows: dict[str, list[numpy.ndarray]] = {name: [] for name in POOLINGS}
+        for doc in nlp.pipe(texts, batch_size=BATCH):
+            data = doc._.trf_data
+            cls = numpy.asarray(data.model_output.last_hidden_state[0, :1])
+            rows["token_mean"].append(token_rows.predict([data])[0].mean(axis=0))
+            rows["piece_mean"].append(piece_rows.predict([data])[0].mean(axis=0))
+            rows["cls"].append(cls[0])
+            with torch.no_grad():
+                rows["cls_pooler"].append(hf_model.pooler_activation(
+                    hf_model.pooler(torch.from_numpy(cls)))[0].numpy())
+        vectors[split] = {name: numpy.stack(split_rows) for name, split_rows in rows.items()}
+    return vectors
 
 
 def probe(train: dict[str, numpy.ndarray], train_labels: numpy.ndarray,
@@ -98,17 +103,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     splits = {split: load_split(args.corpus, "sentence", split).sst for split in ("train", "dev")}
     # Every text in a fixed order from a seeded shuffle, so a smaller run is a prefix.
     order = numpy.random.default_rng(0).permutation(len(splits["train"]))[:args.train_texts]
-    train = [splits["train"][i] for i in order]
-    vectors = {split: pooled_vectors(args.model, [text for text, _ in texts])
-               for split, texts in (("train", train), ("dev", splits["dev"]))}
+    labelled = {"train": [splits["train"][i] for i in order], "dev": splits["dev"]}
+    vectors = pooled_vectors(args.model, {split: [text for text, _ in texts]
+                                          for split, texts in labelled.items()})
     labels = {split: numpy.asarray([label for _, label in texts])
-              for split, texts in (("train", train), ("dev", splits["dev"]))}
+              for split, texts in labelled.items()}
     accuracy = probe(vectors["train"], labels["train"], vectors["dev"], labels["dev"])
     results: dict[str, Any] = {
         "meta": results_meta(command_line("bench.pooling_probe",
                                           sys.argv[1:] if argv is None else list(argv)),
                              args.threads, started, load_start),
-        "train_texts": len(train), "dev_texts": len(splits["dev"]),
+        "train_texts": len(labelled["train"]), "dev_texts": len(labelled["dev"]),
         "dev_accuracy": accuracy,
         "best": {name: max(scores.values()) for name, scores in accuracy.items()},
     }

@@ -7,7 +7,11 @@ from bench.pooling_probe import POOLINGS, pooled_vectors, probe
 
 def test_each_pooling_reads_the_pipelines_encoder(en_model_dir):
     texts = ["Great fun in Lisbon.", "An awful, awful mess."]
-    vectors = pooled_vectors(en_model_dir, texts)
+    by_split = pooled_vectors(en_model_dir, {"train": texts, "dev": texts[:1]})
+    assert set(by_split) == {"train", "dev"}
+    for name, rows in by_split["dev"].items():  # one encoder for both splits: same vectors
+        numpy.testing.assert_allclose(rows, by_split["train"][name][:1], rtol=1e-5, atol=1e-6)
+    vectors = by_split["train"]
     assert set(vectors) == set(POOLINGS)
     widths = {rows.shape for rows in vectors.values()}
     assert len(widths) == 1 and widths.pop()[0] == len(texts)
