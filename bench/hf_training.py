@@ -3,8 +3,9 @@
 The seed's loop is: tokenize, batch, `model(**batch, labels=...)`, `loss.backward()`,
 `optimizer.step()`. Fixed here: token labels are aligned to the *first* subword of each word
 through `word_ids()` (other pieces get -100), and the optimizer settings match the spaCy
-config (AdamW, linear warm-up/decay as thinc's `warmup_linear.v1`, gradient clipping), so the
-comparison is between the two architectures, not between two sets of hyper-parameters.
+config (AdamW, linear warm-up/decay as thinc's `warmup_linear.v1`, gradient clipping, and
+thinc's parameter averages when `use_averages` is on), so the comparison is between the two
+architectures, not between two sets of hyper-parameters.
 """
 
 import time
@@ -41,6 +42,9 @@ class LoopSettings:
     length_groups (int): Forward/backward calls per update, over the batch's rows sorted
         by length, each padded to its own longest (spacy-albert's `train_length_groups`,
         given to this side too); the gradient is the whole batch's.
+    use_averages (bool): Keep thinc's moving averages of the weights (`ParameterAverages`)
+        and leave them in the model after the last update, as spaCy's `use_averages` does
+        for the pipeline it evaluates and saves.
     """
 
     batch_size: int = 32
@@ -51,6 +55,7 @@ class LoopSettings:
     max_length: int = 128
     seed: int = 0
     length_groups: int = 1
+    use_averages: bool = False
 
 
 @dataclass
@@ -103,6 +108,37 @@ def align_first_subword(encoding: Any, word_labels: Sequence[Sequence[int]]) -> 
     return labels
 
 
+class ParameterAverages:
+    """thinc's `Optimizer` averages for a torch model: after each update of a parameter (one
+    with a gradient), average -= (1 - decay) * (average - weight), from zeros, with decay
+    (1 + t) / (10 + t) at the parameter's t-th update, capped at 0.9999 (`Ops.update_averages`).
+
+    model (torch.nn.Module): The model whose parameters are averaged.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.parameters = [weight for weight in model.parameters() if weight.requires_grad]
+        self.averages = [torch.zeros_like(weight) for weight in self.parameters]
+        self.updates = [0] * len(self.parameters)
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Average in the weights of the parameters the last backward pass reached."""
+        for i, (weight, average) in enumerate(zip(self.parameters, self.averages)):
+            if weight.grad is None:
+                continue
+            self.updates[i] += 1
+            decay = min((1.0 + self.updates[i]) / (10.0 + self.updates[i]), 0.9999)
+            average.sub_((1.0 - decay) * (average - weight))
+
+    @torch.no_grad()
+    def copy_to_model(self) -> None:
+        """Replace each updated parameter by its average."""
+        for weight, average, updates in zip(self.parameters, self.averages, self.updates):
+            if updates:
+                weight.copy_(average)
+
+
 class HFLoop:
     """The seed's update step with its optimizer state kept across steps.
 
@@ -115,6 +151,7 @@ class HFLoop:
         self.model = model
         self.settings = settings
         self.optimizer, self.scheduler = make_optimizer(model, steps, settings)
+        self.averages = ParameterAverages(model) if settings.use_averages else None
 
     def step(self, inputs: dict[str, torch.Tensor]) -> float:
         """One update: forward, backward, clipping, optimizer and schedule step; the loss."""
@@ -127,9 +164,17 @@ class HFLoop:
         if self.settings.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.optimizer.step()
+        if self.averages is not None:
+            self.averages.update()  # before zero_grad, which tells which were updated
         self.scheduler.step()
         self.optimizer.zero_grad()
         return float(loss.detach())
+
+    def finish(self) -> None:
+        """Leave the model in eval mode, with the averaged weights if they were kept."""
+        if self.averages is not None:
+            self.averages.copy_to_model()
+        self.model.eval()
 
 
 def length_grouped(inputs: dict[str, torch.Tensor], n_groups: int
@@ -176,7 +221,8 @@ def train(model: torch.nn.Module, n_examples: int, make_batch: Callable[[list[in
           steps: int, settings: LoopSettings) -> TrainStats:
     """The seed's loop: shuffled batches, AdamW + linear warm-up/decay, gradient clipping.
 
-    model (torch.nn.Module): Trained in place, left in eval mode.
+    model (torch.nn.Module): Trained in place, left in eval mode (with the averaged weights
+        when `settings.use_averages`).
     n_examples (int): Examples to draw batches from.
     make_batch (Callable[[list[int]], Batch]): Example indices -> (model inputs with `labels`,
         words in them).
@@ -193,7 +239,7 @@ def train(model: torch.nn.Module, n_examples: int, make_batch: Callable[[list[in
         inputs, batch_words = make_batch(next(batches))
         losses.append(loop.step(inputs))
         words += batch_words
-    model.eval()
+    loop.finish()
     return TrainStats(steps, words, time.perf_counter() - start, losses)
 
 

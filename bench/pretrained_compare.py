@@ -282,12 +282,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.hf_overrides = dict(parse_override(item) for item in args.hf_override)
     except ValueError as error:
         parser.error(f"--hf-override: {error}")
-    unknown_settings = sorted(set(args.hf_overrides) - set(HF_LOOP_OVERRIDES))
-    # bool is an int in Python, and "grad_clip=true" means nothing to the loop.
-    if unknown_settings or not all(isinstance(value, (int, float)) and not isinstance(value, bool)
-                                   for value in args.hf_overrides.values()):
-        parser.error(f"--hf-override: numbers for {', '.join(HF_LOOP_OVERRIDES)}, got "
-                     f"{args.hf_override}")
+    if not all(name in HF_LOOP_OVERRIDES and fits_setting(value, HF_LOOP_OVERRIDES[name])
+               for name, value in args.hf_overrides.items()):
+        expected = ", ".join(f"{name} ({kind.__name__})"
+                             for name, kind in HF_LOOP_OVERRIDES.items())
+        parser.error(f"--hf-override: one of {expected}, got {args.hf_override}")
     try:
         args.lr_grid = tuple(float(rate) for rate in args.lr_grid.split(",") if rate.strip())
     except ValueError:
@@ -302,6 +301,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error("--steps must be >= 2, --batch, --seeds, --jobs and --threads >= 1, "
                      "--lr-grid not empty")
     return args
+
+
+def fits_setting(value: Any, kind: type) -> bool:
+    """Whether an override's JSON value suits a loop setting of type `kind`: true/false for a
+    bool, an integer for an int, any number for a float (bool is an int in Python, and
+    "grad_clip=true" means nothing to the loop)."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, int) if kind is int else isinstance(value, (int, float))
 
 
 def parse_override(item: str) -> tuple[str, Any]:

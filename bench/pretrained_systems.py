@@ -215,8 +215,10 @@ class HFRun:
         return Scores(sst2_accuracy=sst_accuracy(gold.sst, labels))
 
 
-# The HF loop's settings the budget does not set, which a comparison may change.
-HF_LOOP_OVERRIDES = ("grad_clip", "weight_decay", "max_length", "length_groups")
+# The HF loop's settings the budget does not set, which a comparison may change, and their types.
+HF_LOOP_OVERRIDES: dict[str, type] = {"grad_clip": float, "weight_decay": float,
+                                      "max_length": int, "length_groups": int,
+                                      "use_averages": bool}
 
 
 def hf_trainer(task: HFTask, model: Path, budget: CompareBudget, train: SplitData,

@@ -8,7 +8,9 @@
   spacy-transformers already writes (upstream stores a pickled `torch.save`).
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Union
@@ -22,7 +24,7 @@ from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
 from spacy_transformers.util import make_tempdir
-from thinc.api import ArgsKwargs, get_torch_default_device
+from thinc.api import ArgsKwargs, get_torch_default_device, xp2torch
 from transformers import MODEL_MAPPING, AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel
 from transformers.activations import ACT2FN, NewGELUActivation
 
@@ -128,6 +130,34 @@ class AlbertShim(HFShim):
             outputs = self._model(*inputs.args, **inputs.kwargs)
         self._model.train()
         return outputs
+
+    @contextlib.contextmanager
+    def use_params(self, params: dict[Any, Any]) -> Iterator[None]:
+        """Use the optimizer's parameter averages as the weights inside the block.
+
+        thinc's Optimizer keeps a shim's averages under (shim id, parameter name), the key
+        `PyTorchShim.finish_update` updates them by, but `PyTorchShim.use_params` only
+        reads "pytorch_{id}_{name}" keys, so `use_averages = true` never reached the
+        encoder: evaluation and the saved pipeline used the last weights. Both key forms
+        are read here; the weights are swapped in place and put back after the block.
+        """
+        averaged = {name: params[(self.id, name)]
+                    for name, _ in self._model.named_parameters() if (self.id, name) in params}
+        if not averaged:
+            with super().use_params(params):
+                yield
+            return
+        weights = dict(self._model.named_parameters())
+        backup = {name: weights[name].detach().clone() for name in averaged}
+        with torch.no_grad():
+            for name, average in averaged.items():
+                weights[name].copy_(xp2torch(average, device=weights[name].device))
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name, weight in backup.items():
+                    weights[name].copy_(weight)
 
     def to_bytes(self) -> bytes:
         hf_model = self._hfmodel

@@ -318,10 +318,18 @@ def test_selection_averages_the_tasks_a_system_has() -> None:
                                   ["--albert-override", "=0.2"],
                                   ["--hf-override", "learn_rate=1e-3"],
                                   ["--hf-override", "grad_clip=off"],
-                                  ["--hf-override", "grad_clip=true"]])
+                                  ["--hf-override", "grad_clip=true"],
+                                  ["--hf-override", "use_averages=1"],
+                                  ["--hf-override", "max_length=64.5"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--corpus", "c", "--model", "m", *argv])
+
+
+def test_loop_settings_take_overrides_of_their_type() -> None:
+    args = parse_args(["--corpus", "c", "--model", "m", "--hf-override", "use_averages=true",
+                       "--hf-override", "grad_clip=0", "--hf-override", "max_length=64"])
+    assert args.hf_overrides == {"use_averages": True, "grad_clip": 0, "max_length": 64}
 
 
 def test_overrides_are_read_as_json_where_they_parse() -> None:
