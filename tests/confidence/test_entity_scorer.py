@@ -6,6 +6,7 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy_albert.confidence.entity_scores import entity_scores
 from spacy_albert.confidence.outcomes import collect_predictions, predict_pairs
 from spacy_albert.pipeline.confidence import ENTITY_SCORER
+from tests.pipeline.test_segments import assert_entities_differ_only_at_cuts
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +116,9 @@ def test_bad_settings_are_clear_errors(en_pipeline_dir):
 
 def test_a_long_doc_is_scored_over_the_ners_segments(scored_nlp, dev_docs):
     """Beyond `max_tokens_per_pass` the beam runs per segment, as the greedy parse does:
-    every entity still gets a score, close to what the whole-doc beam gives it."""
+    every entity still gets a score, close to what the whole-doc beam gives it. The
+    entities are the whole doc's but at a cut, as for the greedy parse alone (weights
+    trained on an AVX-512 AMD EPYC carried "Avoid at all costs . The Zentrik" over one)."""
     text = " ".join(doc.text for doc in dev_docs[:60])
     ner = scored_nlp.get_pipe("ner")
     limit = ner.max_tokens_per_pass
@@ -127,10 +130,16 @@ def test_a_long_doc_is_scored_over_the_ners_segments(scored_nlp, dev_docs):
     finally:
         ner.max_tokens_per_pass = limit
     assert len(segmented) > 600 and len(segmented.ents) > 10
-    assert ent_state(segmented) == ent_state(whole)
-    whole_scores = [score for _, score in entity_scores(whole)]
-    segmented_scores = [score for _, score in entity_scores(segmented)]
-    assert all(score is not None for score in segmented_scores)
+    assert_entities_differ_only_at_cuts(segmented, whole, 200)
+    assert all(score is not None for _, score in entity_scores(segmented))
+    # Scores of the entities both parses found (all but those at a cut).
+    whole_by_entity = {(ent.start, ent.end, ent.label_): score
+                       for ent, score in entity_scores(whole)}
+    pairs = [(whole_by_entity[key], score) for ent, score in entity_scores(segmented)
+             if (key := (ent.start, ent.end, ent.label_)) in whole_by_entity]
+    assert len(pairs) >= len(segmented.ents) - 3
+    whole_scores = [whole_score for whole_score, _ in pairs]
+    segmented_scores = [score for _, score in pairs]
     # The beam has a fixed width, spread over the alternatives of all the text it reads, so
     # its mass over a segment and over the whole doc may differ on a few entities (seen,
     # depending on the trained weights: ≤ 0.06 with spaCy's parser model; with the
