@@ -141,13 +141,12 @@ class AlbertShim(HFShim):
         encoder: evaluation and the saved pipeline used the last weights. Both key forms
         are read here; the weights are swapped in place and put back after the block.
         """
-        averaged = {name: params[(self.id, name)]
-                    for name, _ in self._model.named_parameters() if (self.id, name) in params}
+        weights = dict(self._model.named_parameters())
+        averaged = {name: params[(self.id, name)] for name in weights if (self.id, name) in params}
         if not averaged:
             with super().use_params(params):
                 yield
             return
-        weights = dict(self._model.named_parameters())
         backup = {name: weights[name].detach().clone() for name in averaged}
         with torch.no_grad():
             for name, average in averaged.items():

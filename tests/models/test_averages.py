@@ -12,6 +12,12 @@ from thinc.api import Adam
 from spacy_albert.models.loading import AlbertShim
 
 
+def albert_shim(nlp: spacy.language.Language) -> AlbertShim:
+    """The shim that holds the pipeline's ALBERT encoder."""
+    return next(shim for node in nlp.get_pipe("transformer").model.walk()
+                for shim in node.shims if isinstance(shim, AlbertShim))
+
+
 def test_optimizer_averages_replace_the_encoder_weights_inside_use_params(
         en_pipeline_dir: Path, en_docbins: dict[str, Path]) -> None:
     nlp = spacy.load(en_pipeline_dir)
@@ -20,8 +26,7 @@ def test_optimizer_averages_replace_the_encoder_weights_inside_use_params(
     optimizer = Adam(learn_rate=1e-3, use_averages=True)
     for _ in range(3):
         nlp.update(examples, sgd=optimizer)
-    shim = next(shim for node in nlp.get_pipe("transformer").model.walk()
-                for shim in node.shims if isinstance(shim, AlbertShim))
+    shim = albert_shim(nlp)
     weights = dict(shim._model.named_parameters())
     averaged = {name: torch.from_numpy(optimizer.averages[(shim.id, name)])
                 for name in weights if (shim.id, name) in optimizer.averages}
@@ -44,8 +49,7 @@ def test_optimizer_averages_replace_the_encoder_weights_inside_use_params(
 def test_string_keyed_params_still_go_through_pytorch_shims_own_path(
         en_pipeline_dir: Path) -> None:
     nlp = spacy.load(en_pipeline_dir)
-    shim = next(shim for node in nlp.get_pipe("transformer").model.walk()
-                for shim in node.shims if isinstance(shim, AlbertShim))
+    shim = albert_shim(nlp)
     name, weight = next(iter(shim._model.named_parameters()))
     before = weight.detach().clone()
     params = {f"pytorch_{shim.id}_{key}": value.detach().numpy() * 0
