@@ -164,21 +164,52 @@ def signed(points: float) -> str:
     return f"{round(points, 1) + 0.0:+.1f}"
 
 
-def variant_name(name: str, budget: dict[str, Any]) -> tuple[str, list[str]]:
-    """A system's name in the merged table: "<system> @ <checkpoint dir>" on a checkpoint
-    after continued pretraining, then "[path=value, ...]" for the config overrides a
-    spacy-albert system (or the loop settings an HF one) trained with; and what sets it apart
-    from `name` (empty if nothing)."""
+# Shipped-config changes since the comparisons began: (the date from which a run trained
+# with it, the systems whose config changed, what the config sets since). A file's systems
+# are named as if they had overridden the change, and set against a base that has it.
+SHIPPED_CONFIG_CHANGES: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("2026-12-02 08:26", ("albert-sst2",),  # configs/textcat.cfg, commit a1161e5
+     {"training.optimizer.grad_clip": 0.0, "training.optimizer.use_averages": True}),
+)
+
+
+def shipped_changes(system: str, date: str) -> dict[str, Any]:
+    """The settings `system`'s shipped config had changed to by `date` ("YYYY-MM-DD HH:MM",
+    a results file's `meta.date`)."""
+    return {path: value for since, systems, changes in SHIPPED_CONFIG_CHANGES
+            if date >= since and system in systems for path, value in changes.items()}
+
+
+def _bracketed(name: str, overrides: dict[str, Any]) -> str:
+    if not overrides:
+        return name
+    return name + " [" + ", ".join(f"{path.removeprefix('components.')}={_value(value)}"
+                                   for path, value in overrides.items()) + "]"
+
+
+def variant_name(system: str, budget: dict[str, Any],
+                 date: str = "") -> tuple[str, str, list[str]]:
+    """A system's name in the merged table, the name of the system it is a variant of, and
+    what sets it apart from that one (empty if nothing).
+
+    The name: "<system> @ <checkpoint dir>" on a checkpoint after continued pretraining,
+    then "[path=value, ...]" for the config overrides a spacy-albert system (or the loop
+    settings an HF one) trained with, a shipped config's later changes (`shipped_changes`
+    by the file's `date`) among them. The base has those changes the run did not override.
+    """
     differences = []
+    name = system
     if budget.get("model_pretraining"):
         name = f"{name} @ {Path(budget['model']).name}"
         differences.append("continued pretraining")
-    overrides = budget.get("albert_overrides" if name.startswith("albert") else "hf_overrides")
-    if overrides:
-        name += " [" + ", ".join(f"{path.removeprefix('components.')}={_value(value)}"
-                                 for path, value in overrides.items()) + "]"
+    explicit = budget.get("albert_overrides" if system.startswith("albert")
+                          else "hf_overrides") or {}
+    shipped = shipped_changes(system, date)
+    if explicit:
         differences.append("the overrides")
-    return name, differences
+    base = _bracketed(system, {path: value for path, value in shipped.items()
+                               if path not in explicit})
+    return _bracketed(name, {**shipped, **explicit}), base, differences
 
 
 def _value(value: Any) -> str:
@@ -228,8 +259,9 @@ def merged_comparisons(paths: list[Path]) -> list[tuple[list[tuple[dict[str, Any
         runs.append((results["meta"], path))
         merged["budget"]["lr_grid"] = sorted({*merged["budget"]["lr_grid"], *budget["lr_grid"]})
         pretraining = budget.get("model_pretraining")
-        for base, system in results["systems"].items():
-            name, differences = variant_name(base, budget)
+        for system_name, system in results["systems"].items():
+            name, base, differences = variant_name(system_name, budget,
+                                                   results["meta"]["date"])
             if differences:
                 merged["variants"][name] = {"base": base, "without": differences}
             if pretraining:
@@ -335,7 +367,8 @@ def compare_section(runs: list[tuple[dict[str, Any], Path]], results: dict[str, 
     lines = [
         f"### Same checkpoint, data and updates: spacy-albert vs the seed's HF loop "
         f"({budget['steps']:,} updates)", "",
-        *(line for meta, path in runs for line in (run_line(meta, path), "")),
+        *(line for meta, path in runs
+          for line in (run_line(meta, path), "", *stopped_lines(meta, path))),
         rates_sentence(budget, systems)
         + f" {budget['schedule']}. An HF update is {budget['batch']} "
         "sentences of its one task"
@@ -411,15 +444,22 @@ def sparse_section(results: dict[str, Any], path: Path) -> list[str]:
         "the encoder's rate, as the configs were before.",
         "",
     ]
-    if not results["meta"].get("complete", True):
-        lines += ["The run was stopped before it finished: the rows are the runs it completed.",
-                  ""]
+    lines += stopped_lines(results["meta"])
     hf = systems.get("hf-ner", {}).get("summary")
     for name, system in systems.items():
         gap = None if hf is None or name == "hf-ner" else _gap(system["summary"], hf, "test_f1")
         if gap is not None:
             lines += [f"`{name}`: test F1 {signed(gap)} points against `hf-ner`'s mean.", ""]
     return lines
+
+
+def stopped_lines(meta: dict[str, Any], path: Optional[Path] = None) -> list[str]:
+    """A paragraph saying a run was stopped before its last run (`meta["complete"]` false),
+    naming its file where a section draws on several; none for a finished run."""
+    if meta.get("complete", True):
+        return []
+    run = f"The run of `{path.name}`" if path is not None else "The run"
+    return [f"{run} was stopped before it finished: its rows are the runs it completed.", ""]
 
 
 def _per_file(results_dir: Path, pattern: str,

@@ -134,6 +134,14 @@ def test_compare_section_reports_each_systems_seeds_and_the_gaps():
     text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json")], results))
     assert "budget); as many seeds as its row's seeds column says, mean ± sd." in text
     assert "| 0.0001 | 5 |" in text
+    assert "stopped before it finished" not in text
+    # A stopped file's rows are its completed runs, and the section says so, naming it.
+    text = "\n".join(compare_section([(meta, RESULTS / "pretrained_compare_x.json"),
+                                      ({**meta, "complete": False},
+                                       RESULTS / "pretrained_compare_y.json")], results))
+    assert ("The run of `pretrained_compare_y.json` was stopped before it finished: its rows "
+            "are the runs it completed.") in text
+    assert "pretrained_compare_x.json` was stopped" not in text
 
 
 def test_comparisons_run_per_system_are_merged_by_budget(tmp_path):
@@ -196,18 +204,41 @@ def test_variant_names_write_overrides_as_a_config_does():
                                     "pooling": {"@layers": "reduce_mean.v1"}}}
     budget = {"albert_overrides": {"components.textcat.model": head,
                                    "components.textcat.model.use_reduce_max": True}}
-    name, differences = variant_name("albert-sentence", budget)
+    name, base, differences = variant_name("albert-sentence", budget)
     assert name == ("albert-sentence [textcat.model=spacy.TextCatParametricAttention.v1("
                     "exclusive_classes=true, tok2vec=spacy-transformers.TransformerListener.v1("
                     "grad_factor=4, pooling=reduce_mean.v1())), "
                     "textcat.model.use_reduce_max=true]")
-    assert differences == ["the overrides"]
+    assert base == "albert-sentence" and differences == ["the overrides"]
     # The HF loop never takes the spacy-albert overrides, only its own.
-    assert variant_name("hf-sst2", budget) == ("hf-sst2", [])
+    assert variant_name("hf-sst2", budget) == ("hf-sst2", "hf-sst2", [])
     loop = {"hf_overrides": {"grad_clip": 0.0}}
-    assert variant_name("hf-sst2", {**budget, **loop}) == ("hf-sst2 [grad_clip=0]",
+    assert variant_name("hf-sst2", {**budget, **loop}) == ("hf-sst2 [grad_clip=0]", "hf-sst2",
                                                            ["the overrides"])
-    assert variant_name("albert-sst2", loop) == ("albert-sst2", [])
+    assert variant_name("albert-sst2", loop) == ("albert-sst2", "albert-sst2", [])
+
+
+def test_variant_names_carry_the_shipped_configs_later_changes():
+    """configs/textcat.cfg turned clipping off and averages on (SHIPPED_CONFIG_CHANGES): a
+    later run trained with them without saying so, and is named and based as if it had."""
+    from bench.render_quality import variant_name
+
+    changed = "albert-sst2 [training.optimizer.grad_clip=0, training.optimizer.use_averages=true]"
+    before, after = "2026-12-01 10:00", "2026-12-02 13:17"
+    assert variant_name("albert-sst2", {}, before) == ("albert-sst2", "albert-sst2", [])
+    # A later plain run is the changed config's system, not a variant of anything.
+    assert variant_name("albert-sst2", {}, after) == (changed, changed, [])
+    # A later head override is set against the changed config, not the config before it.
+    head = {"components.textcat.model.use_reduce_max": True}
+    assert variant_name("albert-sst2", {"albert_overrides": head}, after) == (
+        changed[:-1] + ", textcat.model.use_reduce_max=true]", changed, ["the overrides"])
+    # A run that overrode the changed settings itself is set against the config before.
+    explicit = {"training.optimizer.grad_clip": 0.0, "training.optimizer.use_averages": True}
+    assert variant_name("albert-sst2", {"albert_overrides": explicit}, after) == (
+        changed, "albert-sst2", ["the overrides"])
+    # Other systems' configs did not change.
+    assert variant_name("albert-sentence", {}, after) == ("albert-sentence", "albert-sentence",
+                                                         [])
 
 
 def test_pretraining_line_says_what_continued_pretraining_did():
