@@ -21,6 +21,8 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
+from spacy_albert.models.layer_rates import layer_lr_scale
+
 from .data import count_words, epoch_batches
 from .hf_baseline import first_pieces
 
@@ -45,6 +47,10 @@ class LoopSettings:
     use_averages (bool): Keep thinc's moving averages of the weights (`ParameterAverages`)
         and leave them in the model after the last update, as spaCy's `use_averages` does
         for the pipeline it evaluates and saves.
+    layer_lr_decay (float): Layer-wise decay of the rate, as spacy-albert's
+        `layer_lr_decay` (`spacy_albert.models.layer_rates`): the classifier (and pooler)
+        step at the rate, the top layer group at this times it, each one below at this
+        times the one above; 1 turns it off.
     """
 
     batch_size: int = 32
@@ -56,6 +62,7 @@ class LoopSettings:
     seed: int = 0
     length_groups: int = 1
     use_averages: bool = False
+    layer_lr_decay: float = 1.0
 
 
 @dataclass
@@ -84,9 +91,19 @@ def make_optimizer(
     """AdamW + linear warm-up/decay.
 
     `get_linear_schedule_with_warmup` is thinc's `warmup_linear.v1`: factor step / warmup
-    during warm-up, starting at 0 on the first update, as thinc's first value is.
+    during warm-up, starting at 0 on the first update, as thinc's first value is. With
+    `layer_lr_decay`, the parameters are grouped by their layer's rate (the schedule
+    multiplies every group's rate by the same factor); without it, they are one group.
     """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learn_rate,
+    by_rate: dict[float, list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        rate = settings.learn_rate
+        if settings.layer_lr_decay != 1.0:
+            rate *= layer_lr_scale(name, model.config.num_hidden_groups,
+                                   settings.layer_lr_decay)
+        by_rate.setdefault(rate, []).append(parameter)
+    groups = [{"params": params, "lr": rate} for rate, params in by_rate.items()]
+    optimizer = torch.optim.AdamW(groups, lr=settings.learn_rate,
                                   weight_decay=settings.weight_decay, eps=1e-8)
     return optimizer, get_linear_schedule_with_warmup(optimizer, settings.warmup, steps)
 

@@ -218,7 +218,7 @@ class HFRun:
 # The HF loop's settings the budget does not set, which a comparison may change, and their types.
 HF_LOOP_OVERRIDES: dict[str, type] = {"grad_clip": float, "weight_decay": float,
                                       "max_length": int, "length_groups": int,
-                                      "use_averages": bool}
+                                      "use_averages": bool, "layer_lr_decay": float}
 
 
 def hf_trainer(task: HFTask, model: Path, budget: CompareBudget, train: SplitData,

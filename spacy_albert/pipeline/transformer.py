@@ -23,10 +23,13 @@ from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.pipeline_component import Transformer
 from thinc.api import Config, Model, Optimizer
 
+from ..models.layer_rates import layer_lr_scale
+
 DEFAULT_CONFIG_STR = """
 [albert_transformer]
 max_batch_items = 4096
 learn_rate_scale = 1.0
+layer_lr_decay = 1.0
 
 [albert_transformer.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
@@ -71,15 +74,21 @@ class CorruptModelError(ValueError):
 
 class ScaledOptimizer:
     """The wrapped optimizer, its steps scaled by `scale` (thinc's `lr_scale`, which scales
-    the update and the weight decay); moments, update counts and schedules stay the wrapped
-    optimizer's."""
+    the update and the weight decay) and, per parameter, by `layer_scale(name)` (the key's
+    name: thinc's torch shims key a parameter as (shim id, name)); moments, update counts
+    and schedules stay the wrapped optimizer's."""
 
-    def __init__(self, optimizer: Optimizer, scale: float) -> None:
+    def __init__(self, optimizer: Optimizer, scale: float,
+                 layer_scale: Optional[Callable[[str], float]] = None) -> None:
         self.optimizer = optimizer
         self.scale = scale
+        self.layer_scale = layer_scale
 
     def __call__(self, key: Any, weights: Any, gradient: Any, *, lr_scale: float = 1.0) -> Any:
-        return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+        scale = lr_scale * self.scale
+        if self.layer_scale is not None and isinstance(key, tuple):
+            scale *= self.layer_scale(key[1])
+        return self.optimizer(key, weights, gradient, lr_scale=scale)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.optimizer, name)
@@ -87,18 +96,29 @@ class ScaledOptimizer:
 
 class AlbertTransformer(Transformer):
     """spacy-transformers' Transformer, with a clear error for damaged model files and
-    its own learning rate (`learn_rate_scale` times the optimizer's)."""
+    its own learning rate (`learn_rate_scale` times the optimizer's, decaying by
+    `layer_lr_decay` per layer group downwards)."""
 
-    def __init__(self, *args: Any, learn_rate_scale: float = 1.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, learn_rate_scale: float = 1.0, layer_lr_decay: float = 1.0,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not learn_rate_scale > 0:
             raise ValueError(f"[{self.name}] learn_rate_scale must be > 0, got {learn_rate_scale}")
+        if not 0 < layer_lr_decay <= 1:
+            raise ValueError(
+                f"[{self.name}] layer_lr_decay must be in (0, 1], got {layer_lr_decay}")
         self.learn_rate_scale = learn_rate_scale
+        self.layer_lr_decay = layer_lr_decay
 
     def _scaled(self, sgd: Optional[Optimizer]) -> Any:
-        if sgd is None or self.learn_rate_scale == 1.0:
+        if sgd is None or (self.learn_rate_scale == 1.0 and self.layer_lr_decay == 1.0):
             return sgd
-        return ScaledOptimizer(sgd, self.learn_rate_scale)
+        if self.layer_lr_decay == 1.0:
+            return ScaledOptimizer(sgd, self.learn_rate_scale)
+        n_groups = self.model.transformer.config.num_hidden_groups
+        decay = self.layer_lr_decay
+        return ScaledOptimizer(sgd, self.learn_rate_scale,
+                               lambda name: layer_lr_scale(name, n_groups, decay))
 
     def update(self, examples: Iterable[Example], *, drop: float = 0.0,
                sgd: Optional[Optimizer] = None,
@@ -160,6 +180,7 @@ def make_albert_transformer(
     set_extra_annotations: Callable[[list[Doc], FullTransformerBatch], None],
     max_batch_items: int,
     learn_rate_scale: float,
+    layer_lr_decay: float,
 ) -> AlbertTransformer:
     """Construct the shared ALBERT encoder component.
 
@@ -170,8 +191,11 @@ def make_albert_transformer(
     learn_rate_scale (float): The encoder's steps are this times the optimizer's (whose
         rate the heads get): below 1 fine-tunes a pretrained encoder gently while the
         heads, freshly initialised, learn at their own pace.
+    layer_lr_decay (float): Layer-wise decay of the encoder's rate (ELECTRA's recipe): its
+        top layer group steps at this times the rate above, each group below at this times
+        the one above it, the embeddings at this times the lowest group; 1 turns it off.
     """
     return AlbertTransformer(
         nlp.vocab, model, set_extra_annotations, max_batch_items=max_batch_items, name=name,
-        learn_rate_scale=learn_rate_scale,
+        learn_rate_scale=learn_rate_scale, layer_lr_decay=layer_lr_decay,
     )

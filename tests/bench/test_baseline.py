@@ -240,3 +240,22 @@ def test_training_loops_run_on_a_tiny_albert(tokenizer: PreTrainedTokenizerFast)
     seq_stats = train_sequence_classifier(AlbertForSequenceClassification(config), tokenizer,
                                           texts, [0, 1, 2], 2, settings)
     assert seq_stats.words == 6 and seq_stats.words_per_second > 0
+
+
+def test_layer_lr_decay_groups_the_hf_models_parameters_by_their_layers_rate() -> None:
+    from transformers import AlbertConfig, AlbertForSequenceClassification
+
+    from spacy_albert.models.layer_rates import layer_lr_scale
+
+    model = AlbertForSequenceClassification(AlbertConfig(
+        vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+        num_hidden_groups=2, num_attention_heads=2, intermediate_size=32))
+    optimizer, _ = make_optimizer(model, 10, LoopSettings(learn_rate=0.5))
+    assert len(optimizer.param_groups) == 1
+    optimizer, _ = make_optimizer(model, 10, LoopSettings(learn_rate=0.5, layer_lr_decay=0.5))
+    rate_of = {id(p): group["initial_lr"] for group in optimizer.param_groups
+               for p in group["params"]}
+    assert sorted({group["initial_lr"] for group in optimizer.param_groups}) == [
+        0.0625, 0.125, 0.25, 0.5]
+    for name, parameter in model.named_parameters():
+        assert rate_of[id(parameter)] == 0.5 * layer_lr_scale(name, 2, 0.5), name

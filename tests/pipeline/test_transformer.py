@@ -161,7 +161,7 @@ def test_unresolvable_model_name_gives_one_clear_error(monkeypatch):
     assert "no-such-albert-xyz" in str(info.value)
 
 
-def one_update(pipeline_dir, learn_rate_scale):
+def one_update(pipeline_dir, learn_rate_scale, layer_lr_decay=1.0):
     """Encoder and ner weights before and after one seeded update at this scale."""
     import torch
     from spacy.training import Example
@@ -169,6 +169,7 @@ def one_update(pipeline_dir, learn_rate_scale):
 
     nlp = spacy.load(pipeline_dir)
     nlp.get_pipe("transformer").learn_rate_scale = learn_rate_scale
+    nlp.get_pipe("transformer").layer_lr_decay = layer_lr_decay
     text = EN_TEXTS[1]
     reference = nlp.make_doc(text)
     reference.ents = [reference.char_span(text.index("Lisbon"), text.index("Lisbon") + 6, "LOC")]
@@ -178,7 +179,7 @@ def one_update(pipeline_dir, learn_rate_scale):
     ner = nlp.get_pipe("ner").model
 
     def weights():
-        return ([p.detach().clone() for p in encoder.parameters()],
+        return ({name: p.detach().clone() for name, p in encoder.named_parameters()},
                 [ner.get_ref("lower").get_param("W").copy()])
 
     before = weights()
@@ -189,7 +190,7 @@ def one_update(pipeline_dir, learn_rate_scale):
     # which the heads' updates send back, is applied at the next update's step: take it now.
     nlp.get_pipe("transformer").finish_update(optimizer)
     after = weights()
-    return ([a - b for a, b in zip(after[0], before[0])],
+    return ({name: after[0][name] - before[0][name] for name in before[0]},
             [a - b for a, b in zip(after[1], before[1])])
 
 
@@ -198,13 +199,31 @@ def test_learn_rate_scale_scales_the_encoder_steps_only(en_pipeline_dir):
 
     encoder_full, ner_full = one_update(en_pipeline_dir, 1.0)
     encoder_scaled, ner_scaled = one_update(en_pipeline_dir, 0.25)
-    moved = [i for i, delta in enumerate(encoder_full) if delta.abs().max() > 0]
-    assert moved, "the update left the encoder as it was"
-    for i in moved:
-        assert (encoder_scaled[i] - 0.25 * encoder_full[i]).abs().max() <= (
-            1e-4 * encoder_full[i].abs().max() + 1e-9)
+    assert_encoder_steps_scaled(encoder_full, encoder_scaled, lambda name: 0.25)
     for full, scaled in zip(ner_full, ner_scaled):
         numpy.testing.assert_allclose(scaled, full, rtol=1e-5, atol=1e-8)
+
+
+def assert_encoder_steps_scaled(full, scaled, scale_of):
+    """Adam's first step is linear in its rate: each moved weight's step is scale times
+    (up to float32 rounding of weights near 1, e.g. layer norms: 2e-7)."""
+    moved = [name for name, delta in full.items() if delta.abs().max() > 0]
+    assert moved, "the update left the encoder as it was"
+    for name in moved:
+        assert (scaled[name] - scale_of(name) * full[name]).abs().max() <= (
+            1e-4 * full[name].abs().max() + 2e-7), name
+
+
+def test_layer_lr_decay_scales_each_layer_groups_steps(en_pipeline_dir):
+    from spacy_albert.models.layer_rates import layer_lr_scale, parameter_depth
+
+    nlp = spacy.load(en_pipeline_dir)
+    n_groups = nlp.get_pipe("transformer").model.transformer.config.num_hidden_groups
+    encoder_full, _ = one_update(en_pipeline_dir, 0.5)
+    encoder_decayed, _ = one_update(en_pipeline_dir, 0.5, layer_lr_decay=0.5)
+    assert {parameter_depth(name, n_groups) for name in encoder_full} >= {0, 1}
+    assert_encoder_steps_scaled(encoder_full, encoder_decayed,
+                                lambda name: layer_lr_scale(name, n_groups, 0.5))
 
 
 def test_learn_rate_scale_is_a_config_setting(en_pipeline_dir):
@@ -214,3 +233,7 @@ def test_learn_rate_scale_is_a_config_setting(en_pipeline_dir):
     with pytest.raises(ValueError, match="learn_rate_scale must be > 0"):
         spacy.load(en_pipeline_dir, config={"components": {"transformer": {
             "learn_rate_scale": 0.0}}})
+    assert nlp.get_pipe("transformer").layer_lr_decay == 1.0
+    with pytest.raises(ValueError, match=r"layer_lr_decay must be in \(0, 1\]"):
+        spacy.load(en_pipeline_dir, config={"components": {"transformer": {
+            "layer_lr_decay": 1.5}}})
