@@ -199,19 +199,19 @@ def test_learn_rate_scale_scales_the_encoder_steps_only(en_pipeline_dir):
 
     encoder_full, ner_full = one_update(en_pipeline_dir, 1.0)
     encoder_scaled, ner_scaled = one_update(en_pipeline_dir, 0.25)
-    assert_encoder_steps_scaled(encoder_full, encoder_scaled, lambda name: 0.25)
+    assert_encoder_steps_scaled(encoder_full, encoder_scaled, lambda name: 0.25, atol=1e-9)
     for full, scaled in zip(ner_full, ner_scaled):
         numpy.testing.assert_allclose(scaled, full, rtol=1e-5, atol=1e-8)
 
 
-def assert_encoder_steps_scaled(full, scaled, scale_of):
-    """Adam's first step is linear in its rate: each moved weight's step is scale times
-    (up to float32 rounding of weights near 1, e.g. layer norms: 2e-7)."""
+def assert_encoder_steps_scaled(full, scaled, scale_of, atol):
+    """Adam's first step is linear in its rate: each moved weight's step is scale times,
+    within 1e-4 of the step plus `atol`."""
     moved = [name for name, delta in full.items() if delta.abs().max() > 0]
     assert moved, "the update left the encoder as it was"
     for name in moved:
         assert (scaled[name] - scale_of(name) * full[name]).abs().max() <= (
-            1e-4 * full[name].abs().max() + 2e-7), name
+            1e-4 * full[name].abs().max() + atol), name
 
 
 def test_layer_lr_decay_scales_each_layer_groups_steps(en_pipeline_dir):
@@ -222,8 +222,10 @@ def test_layer_lr_decay_scales_each_layer_groups_steps(en_pipeline_dir):
     encoder_full, _ = one_update(en_pipeline_dir, 0.5)
     encoder_decayed, _ = one_update(en_pipeline_dir, 0.5, layer_lr_decay=0.5)
     assert {parameter_depth(name, n_groups) for name in encoder_full} >= {0, 1}
+    # Weights near 1 (layer norms) step by a few 1e-4, where float32 rounds to 6e-8: the
+    # steps at two rates differ by up to 2e-7 from their ratio.
     assert_encoder_steps_scaled(encoder_full, encoder_decayed,
-                                lambda name: layer_lr_scale(name, n_groups, 0.5))
+                                lambda name: layer_lr_scale(name, n_groups, 0.5), atol=2e-7)
 
 
 def test_learn_rate_scale_is_a_config_setting(en_pipeline_dir):
