@@ -14,6 +14,7 @@ left as it is.
 """
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -149,6 +150,16 @@ def _gap(ours: dict[str, Any], theirs: dict[str, Any], key: str) -> Optional[flo
     if key not in ours or key not in theirs:
         return None
     return ours[key]["mean"] - theirs[key]["mean"]
+
+
+def gap_standard_error(ours: dict[str, Any], theirs: dict[str, Any], key: str
+                       ) -> Optional[float]:
+    """The standard error of the difference of two seed means (unpaired: each side draws
+    its own seeds' noise), or None where either side lacks the sd of 2 or more seeds."""
+    sides = [summary.get(key) or {} for summary in (ours, theirs)]
+    if any(side.get("n", 0) < 2 or "sd" not in side for side in sides):
+        return None
+    return math.sqrt(sum(side["sd"] ** 2 / side["n"] for side in sides))
 
 
 # Not the shared budget: where the files lay, what names a variant (`variant_name`), and
@@ -291,16 +302,22 @@ HF_COUNTERPARTS = (("test_conll_f1", "CoNLL test F1", "hf-ner"),
 
 def hf_gap_parts(ours: dict[str, Any], systems: dict[str, Any],
                  with_score: bool = False) -> list[str]:
-    """`ours` ({metric: {"mean": ...}}) against the mean of each HF model in `systems`, and of
-    each of its variants (`variant_name`), where both have the metric:
-    "<metric>[ <ours>,] <gap> points against `<HF model>`'s mean"."""
+    """`ours` ({metric: {"mean": ..., ["sd": ..., "n": ...]}}) against the mean of each HF
+    model in `systems`, and of each of its variants (`variant_name`), where both have the
+    metric: "<metric>[ <ours>,] <gap> points against `<HF model>`'s mean[ (standard error
+    <se>)]", the standard error where both sides ran 2 or more seeds."""
     parts = []
     for key, label, hf_model in HF_COUNTERPARTS:
         for hf_system in [name for name in systems if name.split(" ")[0] == hf_model]:
-            gap = _gap(ours, systems[hf_system]["summary"], key)
-            if gap is not None:
-                score = f" {ours[key]['mean']:.1f}," if with_score else ""
-                parts.append(f"{label}{score} {signed(gap)} points against `{hf_system}`'s mean")
+            theirs = systems[hf_system]["summary"]
+            gap = _gap(ours, theirs, key)
+            if gap is None:
+                continue
+            score = f" {ours[key]['mean']:.1f}," if with_score else ""
+            error = gap_standard_error(ours, theirs, key)
+            noise = "" if error is None else f" (standard error {error:.1f})"
+            parts.append(f"{label}{score} {signed(gap)} points against `{hf_system}`'s "
+                         f"mean{noise}")
     return parts
 
 

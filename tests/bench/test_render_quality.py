@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from bench.render_deploy import BENCHMARKS_MD, RESULTS
 from bench.render_quality import END, START, render
 from tests.bench.conftest import run_block
@@ -309,6 +311,23 @@ def test_gaps_are_given_against_the_hf_model_and_each_of_its_variants():
     assert hf_gap_parts({"dev_sst2_accuracy": {"mean": 87.4}}, systems) == [
         "SST-2 dev accuracy -0.1 points against `hf-sst2`'s mean",
         "SST-2 dev accuracy -0.4 points against `hf-sst2 [grad_clip=0]`'s mean"]
+    # With seeds on both sides the gap carries its standard error, sqrt(sd²/n + sd²/n).
+    ours = {"dev_sst2_accuracy": {"mean": 87.4, "sd": 0.4, "n": 4}}
+    assert hf_gap_parts(ours, {"hf-sst2": summary(87.5)}) == [
+        "SST-2 dev accuracy -0.1 points against `hf-sst2`'s mean (standard error 0.2)"]
+
+
+def test_gap_standard_error_needs_two_seeds_a_side():
+    from bench.render_quality import gap_standard_error
+
+    ours = {"dev_sst2_accuracy": {"mean": 87.0, "sd": 0.6, "n": 4}}
+    theirs = {"dev_sst2_accuracy": {"mean": 87.5, "sd": 0.8, "n": 4}}
+    assert gap_standard_error(ours, theirs, "dev_sst2_accuracy") == pytest.approx(0.5)
+    one_seed = {"dev_sst2_accuracy": {"mean": 87.5, "sd": 0.0, "n": 1}}
+    assert gap_standard_error(ours, one_seed, "dev_sst2_accuracy") is None
+    assert gap_standard_error(ours, {"dev_sst2_accuracy": {"mean": 87.5}},
+                              "dev_sst2_accuracy") is None
+    assert gap_standard_error(ours, {}, "dev_sst2_accuracy") is None
 
 
 def test_signed_differences_never_read_minus_zero():
